@@ -1,0 +1,23 @@
+//! # rfc6455
+//!
+//! A sans-IO WebSocket codec (RFC 6455). (Crate docs are written with the connection.)
+#![no_std]
+#![deny(missing_docs)]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod close;
+mod config;
+mod error;
+pub mod extension;
+pub mod handshake;
+mod rng;
+mod text;
+
+pub use close::{CloseCode, CloseFrame};
+pub use config::{Config, Role};
+pub use error::Error;
+pub use text::Utf8Bytes;
