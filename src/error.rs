@@ -52,6 +52,13 @@ pub enum Error {
     /// ([`Connection::fail`](crate::Connection::fail)), e.g. 1011 when a
     /// keepalive pong did not arrive.
     Failed(CloseCode),
+    /// A keepalive ping went unanswered past its deadline. 1011.
+    KeepaliveTimeout,
+    /// Nothing arrived before the idle deadline. 1001.
+    IdleTimeout,
+    /// The transport ended before the close handshake completed. Reported as
+    /// 1006, which is never sent on the wire.
+    AbnormalClosure,
 
     /// Local misuse: a data or control frame was sent after a close frame.
     SendAfterClose,
@@ -69,8 +76,10 @@ pub enum Error {
 }
 
 impl Error {
-    /// The close code this error sends to the peer, or `None` for local misuse
-    /// and handshake failures, which send no close frame.
+    /// The close code this error stands for: the code sent to the peer when
+    /// the connection failed (1006 for [`Error::AbnormalClosure`] is only
+    /// reported, never sent), or `None` for local misuse and handshake
+    /// failures, which send no close frame.
     pub fn close_code(&self) -> Option<CloseCode> {
         use Error::*;
         Some(match self {
@@ -88,6 +97,9 @@ impl Error {
             InvalidUtf8 | InvalidCompressedData => CloseCode::INVALID_PAYLOAD,
             FrameTooLarge | MessageTooLarge => CloseCode::MESSAGE_TOO_BIG,
             Failed(code) => *code,
+            KeepaliveTimeout => CloseCode::INTERNAL_ERROR,
+            IdleTimeout => CloseCode::GOING_AWAY,
+            AbnormalClosure => CloseCode::ABNORMAL,
             SendAfterClose
             | InvalidCloseToSend
             | ControlPayloadTooLong
@@ -135,6 +147,9 @@ impl fmt::Display for Error {
             FrameTooLarge => f.write_str("frame exceeds the frame size limit"),
             MessageTooLarge => f.write_str("message exceeds the message size limit"),
             Failed(code) => write!(f, "connection failed locally with close code {}", code.as_u16()),
+            KeepaliveTimeout => f.write_str("keepalive ping went unanswered"),
+            IdleTimeout => f.write_str("connection idle past its deadline"),
+            AbnormalClosure => f.write_str("transport closed before the close handshake completed"),
             SendAfterClose => f.write_str("cannot send after a close frame was sent"),
             InvalidCloseToSend => f.write_str("close code or reason may not be sent"),
             ControlPayloadTooLong => f.write_str("ping or pong payload exceeds 125 bytes"),

@@ -21,3 +21,14 @@ pub use close::{CloseCode, CloseFrame};
 pub use config::{Config, Role};
 pub use error::Error;
 pub use text::Utf8Bytes;
+
+mod connection;
+pub mod frame;
+pub mod mask;
+mod message;
+mod output;
+mod utf8;
+
+pub use connection::{Connection, State, Timer};
+pub use message::{DataKind, Event, Fragment, Message};
+pub use utf8::Utf8Validator;

@@ -1,0 +1,92 @@
+//! What a connection hands out ([`Event`]) and what adapters send and receive
+//! ([`Message`]).
+
+use bytes::Bytes;
+
+use crate::close::CloseFrame;
+use crate::text::Utf8Bytes;
+
+/// The type of a data message (§5.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DataKind {
+    /// UTF-8 text.
+    Text,
+    /// Arbitrary bytes.
+    Binary,
+}
+
+/// One data frame of a message, delivered when
+/// [`Config::fragments`](crate::Config::fragments) is on.
+///
+/// Text fragments are validated as they arrive, but a fragment may end inside
+/// a code point, so its payload is bytes, not `str`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fragment {
+    /// The type of the message this fragment belongs to.
+    pub kind: DataKind,
+    /// This fragment's payload (decompressed, if the message was compressed).
+    pub payload: Bytes,
+    /// Whether this is the last fragment of its message.
+    pub fin: bool,
+}
+
+/// Something the peer sent, as [`Connection::receive`](crate::Connection::receive) reports it.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A whole text message.
+    Text(Utf8Bytes),
+    /// A whole binary message.
+    Binary(Bytes),
+    /// A piece of a data message, in streaming mode.
+    Fragment(Fragment),
+    /// A ping; the connection has already queued the pong.
+    Ping(Bytes),
+    /// A pong.
+    Pong(Bytes),
+    /// The peer's close frame (`None` if it carried no status code). If this
+    /// endpoint had not sent a close frame yet, the echo is already queued.
+    Close(Option<CloseFrame>),
+}
+
+/// A WebSocket message, as the adapters send and receive it.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// A text message.
+    Text(Utf8Bytes),
+    /// A binary message.
+    Binary(Bytes),
+    /// A ping (at most 125 bytes).
+    Ping(Bytes),
+    /// A pong (at most 125 bytes).
+    Pong(Bytes),
+    /// A close frame, with an optional code and reason.
+    Close(Option<CloseFrame>),
+}
+
+impl Message {
+    /// A text message.
+    pub fn text(text: impl Into<Utf8Bytes>) -> Message {
+        Message::Text(text.into())
+    }
+
+    /// A binary message.
+    pub fn binary(data: impl Into<Bytes>) -> Message {
+        Message::Binary(data.into())
+    }
+
+    /// Whether this is a text or binary message.
+    pub fn is_data(&self) -> bool {
+        matches!(self, Message::Text(_) | Message::Binary(_))
+    }
+
+    /// The payload bytes (the close payload is not included).
+    pub fn as_payload(&self) -> &[u8] {
+        match self {
+            Message::Text(t) => t.as_bytes(),
+            Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b,
+            Message::Close(_) => &[],
+        }
+    }
+}
