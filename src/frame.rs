@@ -132,17 +132,16 @@ impl FrameHeader {
         if opcode.is_control() && short > MAX_CONTROL_PAYLOAD as u8 {
             return Err(Error::ControlFrameTooLong);
         }
+        if short == 127 && buf.get(2).is_some_and(|b| b & 0x80 != 0) {
+            return Err(Error::InvalidLength);
+        }
         if buf.len() < len {
             return Ok(None);
         }
         let (payload_len, mask_at) = match short {
             126 => (u64::from(u16::from_be_bytes([buf[2], buf[3]])), 4),
             127 => {
-                let n = u64::from_be_bytes(buf[2..10].try_into().expect("8 bytes"));
-                if n >> 63 != 0 {
-                    return Err(Error::InvalidLength);
-                }
-                (n, 10)
+                (u64::from_be_bytes(buf[2..10].try_into().expect("8 bytes")), 10)
             }
             n => (u64::from(n), 2),
         };

@@ -1,0 +1,377 @@
+//! The connection state machine against hand-made frames, in both roles.
+
+use bytes::{Bytes, BytesMut};
+use rfc6455::{CloseCode, CloseFrame, Config, Connection, DataKind, Error, Event, Fragment, Role, State, Timer};
+
+const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+/// Encodes one frame; masked with `KEY` when `masked`.
+fn frame(first: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    let mut out = vec![first];
+    let mask_bit = if masked { 0x80 } else { 0 };
+    match payload.len() {
+        n @ 0..=125 => out.push(mask_bit | n as u8),
+        n @ 126..=0xffff => {
+            out.push(mask_bit | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(mask_bit | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    if masked {
+        out.extend_from_slice(&KEY);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ KEY[i % 4]));
+    } else {
+        out.extend_from_slice(payload);
+    }
+    out
+}
+
+/// A frame as a client sends it to a server.
+fn c2s(first: u8, payload: &[u8]) -> Vec<u8> {
+    frame(first, payload, true)
+}
+
+fn server() -> Connection {
+    Connection::new(Role::Server, Config::default())
+}
+
+fn client() -> Connection {
+    Connection::new(Role::Client, Config::default())
+}
+
+fn output(conn: &mut Connection) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(chunk) = conn.pop_output() {
+        out.extend_from_slice(&chunk);
+    }
+    out
+}
+
+/// Feeds `input` whole and collects events until the connection needs more
+/// bytes or fails.
+fn events(conn: &mut Connection, input: &[u8]) -> (Vec<Event>, Option<Error>) {
+    let mut buf = BytesMut::from(input);
+    let mut events = Vec::new();
+    loop {
+        match conn.receive(&mut buf) {
+            Ok(Some(e)) => events.push(e),
+            Ok(None) => return (events, None),
+            Err(e) => return (events, Some(e)),
+        }
+    }
+}
+
+fn error_of(role: Role, input: &[u8]) -> (Error, Vec<u8>) {
+    let mut conn = Connection::new(role, Config::default());
+    let (_, err) = events(&mut conn, input);
+    let err = err.expect("an error");
+    (err, output(&mut conn))
+}
+
+fn close_frame_bytes(code: u16) -> Vec<u8> {
+    frame(0x88, &code.to_be_bytes(), false)
+}
+
+#[test]
+fn rfc_5_7_masked_hello_to_server() {
+    let mut s = server();
+    let (ev, err) = events(&mut s, &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    assert_eq!(err, None);
+    assert_eq!(ev, vec![Event::Text("Hello".into())]);
+}
+
+#[test]
+fn rfc_5_7_unmasked_hello_to_client() {
+    let mut c = client();
+    let (ev, _) = events(&mut c, &[0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
+    assert_eq!(ev, vec![Event::Text("Hello".into())]);
+}
+
+#[test]
+fn server_sends_rfc_5_7_unmasked_hello() {
+    let mut s = server();
+    s.send_text("Hello").unwrap();
+    assert_eq!(output(&mut s), [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
+}
+
+#[test]
+fn client_masks_every_frame_with_a_fresh_key() {
+    let mut c = client();
+    c.send_text("Hello").unwrap();
+    c.send_text("Hello").unwrap();
+    let out = output(&mut c);
+    assert_eq!(out.len(), 22);
+    let (a, b) = out.split_at(11);
+    assert_eq!(a[1], 0x85, "mask bit and length");
+    assert_ne!(a[2..6], b[2..6], "each frame gets its own key");
+    // Decoding with the server gives the text back.
+    let mut s = server();
+    let (ev, _) = events(&mut s, &out);
+    assert_eq!(ev, vec![Event::Text("Hello".into()), Event::Text("Hello".into())]);
+}
+
+#[test]
+fn fragmented_message_with_interleaved_ping() {
+    let mut s = server();
+    let mut input = c2s(0x01, b"Hel");
+    input.extend(c2s(0x89, b"ping!"));
+    input.extend(c2s(0x80, b"lo"));
+    let (ev, err) = events(&mut s, &input);
+    assert_eq!(err, None);
+    assert_eq!(ev, vec![Event::Ping(Bytes::from_static(b"ping!")), Event::Text("Hello".into())]);
+    assert_eq!(output(&mut s), frame(0x8a, b"ping!", false), "the pong carries the ping's payload");
+}
+
+#[test]
+fn masking_direction_is_enforced() {
+    let (err, out) = error_of(Role::Server, &frame(0x81, b"hi", false));
+    assert_eq!(err, Error::UnmaskedFrame);
+    assert_eq!(out, close_frame_bytes(1002));
+    let (err, out) = error_of(Role::Client, &frame(0x81, b"hi", true));
+    assert_eq!(err, Error::MaskedFrame);
+    assert_eq!(&out[..2], &[0x88, 0x82], "the client's close frame is masked");
+}
+
+#[test]
+fn protocol_errors_send_1002() {
+    let cases: Vec<(Vec<u8>, Error)> = vec![
+        (c2s(0xc1, b"x"), Error::ReservedBits),
+        (c2s(0xa1, b"x"), Error::ReservedBits),
+        (c2s(0x91, b"x"), Error::ReservedBits),
+        (c2s(0x83, b""), Error::ReservedOpcode(3)),
+        (c2s(0x8b, b""), Error::ReservedOpcode(0xb)),
+        (c2s(0x80, b"x"), Error::UnexpectedContinuation),
+        ([c2s(0x01, b"a"), c2s(0x81, b"b")].concat(), Error::ExpectedContinuation),
+        (c2s(0x09, b""), Error::FragmentedControlFrame),
+        (c2s(0x89, &[0; 126]), Error::ControlFrameTooLong),
+        (c2s(0x88, &[3]), Error::InvalidClosePayload),
+        (c2s(0x88, &1005u16.to_be_bytes()), Error::InvalidCloseCode(1005)),
+        (c2s(0x88, &999u16.to_be_bytes()), Error::InvalidCloseCode(999)),
+        (c2s(0x88, &2999u16.to_be_bytes()), Error::InvalidCloseCode(2999)),
+        (c2s(0x88, &5000u16.to_be_bytes()), Error::InvalidCloseCode(5000)),
+        ([0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0].to_vec(), Error::InvalidLength),
+    ];
+    for (input, expected) in cases {
+        let (err, out) = error_of(Role::Server, &input);
+        assert_eq!(err, expected, "input {input:02x?}");
+        assert_eq!(err.close_code(), Some(CloseCode::PROTOCOL_ERROR));
+        assert_eq!(out, close_frame_bytes(1002), "input {input:02x?}");
+    }
+}
+
+#[test]
+fn invalid_utf8_sends_1007() {
+    let (err, out) = error_of(Role::Server, &c2s(0x81, &[0xce, 0xba, 0xff]));
+    assert_eq!(err, Error::InvalidUtf8);
+    assert_eq!(out, close_frame_bytes(1007));
+    // A close reason too.
+    let (err, _) = error_of(Role::Server, &c2s(0x88, &[0x03, 0xe8, 0xc0, 0x80]));
+    assert_eq!(err, Error::InvalidUtf8);
+    // Across fragments: the second fragment ends inside a code point.
+    let input = [c2s(0x01, b"ok"), c2s(0x80, &[0xe2, 0x82])].concat();
+    assert_eq!(error_of(Role::Server, &input).0, Error::InvalidUtf8);
+}
+
+#[test]
+fn invalid_utf8_fails_before_the_frame_is_complete() {
+    let mut s = server();
+    // A 1000-byte text frame whose first bytes are already invalid.
+    let mut payload = vec![b'a'; 1000];
+    payload[10] = 0xff;
+    let input = c2s(0x81, &payload);
+    let (ev, err) = events(&mut s, &input[..40]);
+    assert!(ev.is_empty());
+    assert_eq!(err, Some(Error::InvalidUtf8), "rejected with 960 bytes still to come");
+}
+
+#[test]
+fn invalid_utf8_fails_at_the_fragment_not_at_the_end() {
+    let mut s = server();
+    let (_, err) = events(&mut s, &[c2s(0x01, "κόσμε".as_bytes()), c2s(0x00, &[0xed, 0xa0, 0x80])].concat());
+    assert_eq!(err, Some(Error::InvalidUtf8));
+}
+
+#[test]
+fn oversized_claims_fail_from_the_header_without_allocating() {
+    let mut s = server();
+    let header = [0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4];
+    let mut buf = BytesMut::from(&header[..]);
+    let cap = buf.capacity();
+    assert_eq!(s.receive(&mut buf), Err(Error::FrameTooLarge));
+    assert_eq!(buf.capacity(), cap, "the buffer was not grown");
+    assert_eq!(output(&mut s), close_frame_bytes(1009));
+
+    let config = Config::default().max_frame_size(1000).max_message_size(1500);
+    let mut s = Connection::new(Role::Server, config.clone());
+    let (_, err) = events(&mut s, &c2s(0x82, &[0; 1001])[..8]);
+    assert_eq!(err, Some(Error::FrameTooLarge));
+    let mut s = Connection::new(Role::Server, config);
+    // Two 1000-byte fragments: the second header already exceeds 1500.
+    let input = [c2s(0x02, &[0; 1000]), c2s(0x80, &[0; 1000])[..8].to_vec()].concat();
+    let (_, err) = events(&mut s, &input);
+    assert_eq!(err, Some(Error::MessageTooLarge));
+    assert_eq!(err.unwrap().close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
+}
+
+#[test]
+fn errors_are_sticky() {
+    let mut s = server();
+    let (_, err) = events(&mut s, &frame(0x81, b"x", false));
+    assert_eq!(err, Some(Error::UnmaskedFrame));
+    let mut good = BytesMut::from(&c2s(0x81, b"fine")[..]);
+    assert_eq!(s.receive(&mut good), Err(Error::UnmaskedFrame));
+    assert_eq!(s.send_text("x"), Err(Error::UnmaskedFrame));
+    assert_eq!(s.state(), State::Closed);
+}
+
+#[test]
+fn server_answers_a_close_and_then_closes_the_transport() {
+    let mut s = server();
+    let mut payload = 4000u16.to_be_bytes().to_vec();
+    payload.extend_from_slice(b"bye");
+    let (ev, _) = events(&mut s, &c2s(0x88, &payload));
+    assert_eq!(ev, vec![Event::Close(Some(CloseFrame { code: CloseCode::new(4000), reason: "bye".into() }))]);
+    assert_eq!(s.state(), State::Closed);
+    assert!(!s.should_close_transport(), "the echo is not written yet");
+    assert_eq!(output(&mut s), close_frame_bytes(4000));
+    assert!(s.should_close_transport());
+    assert_eq!(s.send_text("late"), Err(Error::SendAfterClose));
+}
+
+#[test]
+fn empty_close_gets_an_empty_echo() {
+    let mut s = server();
+    let (ev, _) = events(&mut s, &c2s(0x88, b""));
+    assert_eq!(ev, vec![Event::Close(None)]);
+    assert_eq!(output(&mut s), [0x88, 0x00]);
+}
+
+#[test]
+fn client_initiated_close_handshake() {
+    let mut c = client();
+    c.close(CloseCode::NORMAL, "done").unwrap();
+    assert_eq!(c.state(), State::CloseSent);
+    assert!(c.close_timer_needed());
+    assert_eq!(c.send_text("more"), Err(Error::SendAfterClose));
+    assert!(c.send_text("more").unwrap_err().is_local_misuse());
+    assert_eq!(c.close(CloseCode::NORMAL, ""), Err(Error::SendAfterClose));
+    let sent = output(&mut c);
+    let mut s = server();
+    let (ev, _) = events(&mut s, &sent);
+    assert_eq!(ev, vec![Event::Close(Some(CloseFrame { code: CloseCode::NORMAL, reason: "done".into() }))]);
+    // Data the server sent before it saw the close still arrives.
+    let mut back = frame(0x82, b"in flight", false);
+    back.extend(output(&mut s));
+    let (ev, _) = events(&mut c, &back);
+    assert_eq!(ev[0], Event::Binary(Bytes::from_static(b"in flight")));
+    assert!(matches!(ev[1], Event::Close(Some(ref f)) if f.code == CloseCode::NORMAL));
+    assert_eq!(c.state(), State::Closed);
+    assert!(s.should_close_transport(), "the server closes the TCP connection first");
+    assert!(!c.should_close_transport(), "the client waits for the server");
+    assert!(c.close_timer_needed());
+    assert_eq!(c.receive_eof(), Ok(()));
+    assert!(c.should_close_transport());
+}
+
+#[test]
+fn client_close_deadline_lets_it_close() {
+    let mut c = client();
+    c.close(CloseCode::NORMAL, "").unwrap();
+    output(&mut c);
+    c.handle_timeout(Timer::Close).unwrap();
+    assert!(c.should_close_transport());
+}
+
+#[test]
+fn peer_vanishing_mid_message_is_abnormal_closure() {
+    let mut s = server();
+    let input = c2s(0x82, &[7; 300]);
+    let (ev, err) = events(&mut s, &input[..100]);
+    assert!(ev.is_empty() && err.is_none());
+    assert_eq!(s.receive_eof(), Err(Error::AbnormalClosure));
+    assert_eq!(Error::AbnormalClosure.close_code(), Some(CloseCode::ABNORMAL));
+    assert_eq!(s.pending_output(), 0, "nothing is sent to a vanished peer");
+}
+
+#[test]
+fn local_misuse_is_distinct_and_harmless() {
+    let mut s = server();
+    assert_eq!(s.send_ping(vec![0; 126]), Err(Error::ControlPayloadTooLong));
+    assert_eq!(s.close(CloseCode::ABNORMAL, ""), Err(Error::InvalidCloseToSend));
+    assert_eq!(s.close(CloseCode::NORMAL, &"x".repeat(124)), Err(Error::InvalidCloseToSend));
+    s.send_fragment(DataKind::Text, "a", false).unwrap();
+    assert_eq!(s.send_text("b"), Err(Error::FragmentOutOfOrder));
+    assert_eq!(s.send_fragment(DataKind::Binary, "b", true), Err(Error::FragmentOutOfOrder));
+    s.send_ping("between").unwrap();
+    s.send_fragment(DataKind::Text, "b", true).unwrap();
+    assert_eq!(s.state(), State::Open);
+    let out = output(&mut s);
+    let expected = [frame(0x01, b"a", false), frame(0x89, b"between", false), frame(0x80, b"b", false)].concat();
+    assert_eq!(out, expected);
+}
+
+#[test]
+fn streaming_mode_delivers_fragments() {
+    let mut s = Connection::new(Role::Server, Config::default().fragments(true));
+    let input = [c2s(0x01, b"Hel"), c2s(0x80, b"lo"), c2s(0x82, b"bin")].concat();
+    let (ev, _) = events(&mut s, &input);
+    assert_eq!(
+        ev,
+        vec![
+            Event::Fragment(Fragment { kind: DataKind::Text, payload: Bytes::from_static(b"Hel"), fin: false }),
+            Event::Fragment(Fragment { kind: DataKind::Text, payload: Bytes::from_static(b"lo"), fin: true }),
+            Event::Fragment(Fragment { kind: DataKind::Binary, payload: Bytes::from_static(b"bin"), fin: true }),
+        ]
+    );
+}
+
+#[test]
+fn keepalive_timeout_fails_with_1011() {
+    let mut s = server();
+    s.send_keepalive().unwrap();
+    assert_eq!(output(&mut s), [0x89, 0x00]);
+    // A pong ends the wait.
+    events(&mut s, &c2s(0x8a, b""));
+    assert!(!s.awaiting_pong());
+    assert_eq!(s.handle_timeout(Timer::Keepalive), Ok(()));
+    s.send_keepalive().unwrap();
+    output(&mut s);
+    assert_eq!(s.handle_timeout(Timer::Keepalive), Err(Error::KeepaliveTimeout));
+    assert_eq!(output(&mut s), close_frame_bytes(1011));
+    assert!(s.should_close_transport());
+}
+
+#[test]
+fn idle_timeout_fails_with_1001() {
+    let mut s = server();
+    assert_eq!(s.handle_timeout(Timer::Idle), Err(Error::IdleTimeout));
+    assert_eq!(output(&mut s), close_frame_bytes(1001));
+}
+
+#[test]
+fn large_server_payloads_are_queued_by_reference() {
+    let mut s = server();
+    let payload = Bytes::from(vec![9u8; 100_000]);
+    s.send_binary(payload.clone()).unwrap();
+    let chunks: Vec<&[u8]> = s.output_chunks().collect();
+    assert_eq!(chunks.len(), 2, "header and payload");
+    assert_eq!(chunks[1].as_ptr(), payload.as_ptr(), "the payload is not copied");
+    assert_eq!(s.pending_output(), 10 + 100_000);
+    s.advance_output(5);
+    assert_eq!(s.output_chunks().next().unwrap().len(), 5);
+    s.advance_output(10 + 100_000 - 5);
+    assert_eq!(s.pending_output(), 0);
+    assert_eq!(s.output_chunks().count(), 0);
+}
+
+#[test]
+fn bytes_after_the_close_are_ignored() {
+    let mut s = server();
+    let input = [c2s(0x88, &1000u16.to_be_bytes()), c2s(0x81, b"after")].concat();
+    let (ev, err) = events(&mut s, &input);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(err, None);
+}
