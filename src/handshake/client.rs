@@ -1,0 +1,346 @@
+//! The client side of the opening handshake: build the request from a URL
+//! (RFC 6455 §4.1), then read and check the server's response (§4.1, second
+//! half).
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use bytes::BytesMut;
+
+use super::headers::{HeaderScanner, Headers, Scan, list_elements, valid_extra_header};
+use super::url::{Url, parse_url};
+use super::{AcceptKey, HandshakeError, accept_key, encode_key, is_token};
+use crate::extension::{ExtensionConfig, Negotiated, parse_extensions};
+use crate::{Config, Connection, Role};
+
+/// Headers a client application may not set itself in [`ClientRequest::header`].
+const RESERVED: &[&str] = &[
+    "Host",
+    "Upgrade",
+    "Connection",
+    "Sec-WebSocket-Key",
+    "Sec-WebSocket-Version",
+    "Sec-WebSocket-Protocol",
+    "Sec-WebSocket-Extensions",
+    "Content-Length",
+    "Transfer-Encoding",
+];
+
+/// A client's opening-handshake request, built from a WebSocket URL.
+///
+/// ```
+/// use rfc6455::handshake::ClientRequest;
+///
+/// let req = ClientRequest::new("wss://[::1]:9001/feed?since=10")?
+///     .protocol("v2.feed")
+///     .header("Origin", "https://example.com")
+///     .key(*b"the sample nonce");
+/// assert_eq!((req.host(), req.port(), req.is_tls()), ("::1", 9001, true));
+/// let (bytes, _handshake) = req.build(&rfc6455::Config::default())?;
+/// assert!(bytes.starts_with(b"GET /feed?since=10 HTTP/1.1\r\nHost: [::1]:9001\r\n"));
+/// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ClientRequest {
+    url: Url,
+    protocols: Vec<String>,
+    headers: Vec<(String, String)>,
+    extensions: ExtensionConfig,
+    nonce: Option<[u8; 16]>,
+    error: Option<HandshakeError>,
+}
+
+impl ClientRequest {
+    /// A request for `url`: `ws://` or `wss://` (or `http://`, `https://`,
+    /// taken as the same), a host (name, IPv4, or bracketed IPv6), an optional
+    /// port (default 80, or 443 with TLS), and an optional path (default `/`)
+    /// and query, sent as written.
+    ///
+    /// # Errors
+    /// [`HandshakeError::InvalidUrl`] for another scheme, a missing or invalid
+    /// host or port, userinfo (`user@`: send credentials in a header instead),
+    /// a `#fragment` (forbidden by §3), or a path or query character that
+    /// must be percent-encoded.
+    pub fn new(url: &str) -> Result<Self, HandshakeError> {
+        Ok(ClientRequest {
+            url: parse_url(url)?,
+            protocols: Vec::new(),
+            headers: Vec::new(),
+            extensions: ExtensionConfig::default(),
+            nonce: None,
+            error: None,
+        })
+    }
+
+    /// Offers a subprotocol (§4.1 item 10); call again to offer more, in
+    /// order of preference. A protocol that is not a token, or offered twice,
+    /// makes [`build`](Self::build) fail with
+    /// [`HandshakeError::InvalidHeaderToSend`].
+    pub fn protocol(mut self, protocol: &str) -> Self {
+        if is_token(protocol.as_bytes()) && !self.protocols.iter().any(|p| p == protocol) {
+            self.protocols.push(protocol.to_string());
+        } else {
+            self.error
+                .get_or_insert(HandshakeError::InvalidHeaderToSend);
+        }
+        self
+    }
+
+    /// Adds a request header, such as `Origin`, `Authorization` or `Cookie`.
+    /// The name must be a token and the value free of control characters (no
+    /// CR or LF); headers the handshake sets itself (`Host`, `Upgrade`,
+    /// `Connection`, `Sec-WebSocket-*`, `Content-Length`,
+    /// `Transfer-Encoding`) are refused. A refused header makes
+    /// [`build`](Self::build) fail with [`HandshakeError::InvalidHeaderToSend`].
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        if valid_extra_header(name, value, RESERVED) {
+            self.headers.push((name.to_string(), value.to_string()));
+        } else {
+            self.error
+                .get_or_insert(HandshakeError::InvalidHeaderToSend);
+        }
+        self
+    }
+
+    /// Sets the extensions to offer (§9.1).
+    pub fn extensions(mut self, extensions: ExtensionConfig) -> Self {
+        self.extensions = extensions;
+        self
+    }
+
+    /// Uses `nonce` as the 16 bytes behind `Sec-WebSocket-Key`, for
+    /// reproducible tests. By default a fresh nonce comes from the operating
+    /// system's random source, as §4.1 item 7 requires.
+    pub fn key(mut self, nonce: [u8; 16]) -> Self {
+        self.nonce = Some(nonce);
+        self
+    }
+
+    /// The host to connect to; an IPv6 literal comes without its brackets.
+    pub fn host(&self) -> &str {
+        &self.url.host
+    }
+
+    /// The port to connect to.
+    pub fn port(&self) -> u16 {
+        self.url.port
+    }
+
+    /// Whether the connection must be TLS (`wss` or `https`).
+    pub fn is_tls(&self) -> bool {
+        self.url.tls
+    }
+
+    /// The resource name sent in the request line: path and query.
+    pub fn resource(&self) -> &str {
+        &self.url.resource
+    }
+
+    /// The request bytes to send, and the [`ClientHandshake`] that checks the
+    /// server's response under `config`'s handshake limits.
+    ///
+    /// # Errors
+    /// [`HandshakeError::InvalidHeaderToSend`] if a protocol or header given
+    /// to this builder was refused.
+    pub fn build(self, config: &Config) -> Result<(Vec<u8>, ClientHandshake), HandshakeError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let nonce = self.nonce.unwrap_or_else(|| {
+            let mut n = [0u8; 16];
+            crate::rng::fill_os_random(&mut n);
+            n
+        });
+        let key = encode_key(&nonce);
+        let mut r = String::with_capacity(256);
+        r.push_str("GET ");
+        r.push_str(&self.url.resource);
+        r.push_str(" HTTP/1.1\r\n");
+        let protocols = self.protocols.join(", ");
+        let key_str = core::str::from_utf8(&key).unwrap_or("");
+        let fixed = [
+            ("Host", self.url.host_header()),
+            ("Upgrade", "websocket".to_string()),
+            ("Connection", "Upgrade".to_string()),
+            ("Sec-WebSocket-Key", key_str.to_string()),
+            ("Sec-WebSocket-Version", "13".to_string()),
+        ];
+        let optional = [
+            (
+                "Sec-WebSocket-Protocol",
+                Some(protocols).filter(|p| !p.is_empty()),
+            ),
+            ("Sec-WebSocket-Extensions", self.extensions.client_offer()),
+        ];
+        for (name, value) in fixed
+            .iter()
+            .map(|(n, v)| (*n, v.as_str()))
+            .chain(
+                optional
+                    .iter()
+                    .filter_map(|(n, v)| Some((*n, v.as_deref()?))),
+            )
+            .chain(self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+        {
+            r.push_str(name);
+            r.push_str(": ");
+            r.push_str(value);
+            r.push_str("\r\n");
+        }
+        r.push_str("\r\n");
+        let handshake = ClientHandshake {
+            scanner: HeaderScanner::new(config.get_max_handshake_size()),
+            max_headers: config.get_max_headers(),
+            accept: accept_key(&key),
+            protocols: self.protocols,
+            extensions: self.extensions,
+            failed: None,
+        };
+        Ok((r.into_bytes(), handshake))
+    }
+}
+
+/// Reads and checks the server's answer to a [`ClientRequest`].
+#[derive(Clone, Debug)]
+pub struct ClientHandshake {
+    scanner: HeaderScanner,
+    max_headers: usize,
+    accept: AcceptKey,
+    protocols: Vec<String>,
+    extensions: ExtensionConfig,
+    failed: Option<HandshakeError>,
+}
+
+impl ClientHandshake {
+    /// The `Sec-WebSocket-Accept` value the server must answer with.
+    pub fn expected_accept(&self) -> &AcceptKey {
+        &self.accept
+    }
+
+    /// Parses the response at the front of `buf`.
+    ///
+    /// Returns `Ok(None)` when more bytes are needed (bytes already seen are
+    /// not scanned again). On success, exactly the response's header block is
+    /// removed from `buf`; bytes after it (the server's first frames) stay.
+    /// The handshake is then over: do not call again.
+    ///
+    /// # Errors
+    /// [`ResponseTooLarge`] as soon as `buf` holds
+    /// [`Config::max_handshake_size`] bytes without the end of a header block
+    /// or the block has too many fields, [`MalformedResponse`],
+    /// [`UnexpectedStatus`] for a status other than 101, then the checks of
+    /// §4.1: [`ResponseMissingUpgrade`], [`ResponseMissingConnectionUpgrade`],
+    /// [`AcceptKeyMismatch`], [`UnofferedProtocol`],
+    /// [`InvalidResponseHeader`], [`UnofferedExtension`]. The client should
+    /// close the connection. Errors are sticky.
+    ///
+    /// [`ResponseTooLarge`]: HandshakeError::ResponseTooLarge
+    /// [`MalformedResponse`]: HandshakeError::MalformedResponse
+    /// [`UnexpectedStatus`]: HandshakeError::UnexpectedStatus
+    /// [`ResponseMissingUpgrade`]: HandshakeError::ResponseMissingUpgrade
+    /// [`ResponseMissingConnectionUpgrade`]: HandshakeError::ResponseMissingConnectionUpgrade
+    /// [`AcceptKeyMismatch`]: HandshakeError::AcceptKeyMismatch
+    /// [`UnofferedProtocol`]: HandshakeError::UnofferedProtocol
+    /// [`InvalidResponseHeader`]: HandshakeError::InvalidResponseHeader
+    /// [`UnofferedExtension`]: HandshakeError::UnofferedExtension
+    pub fn parse(&mut self, buf: &mut BytesMut) -> Result<Option<Response>, HandshakeError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let result = self.parse_inner(buf);
+        if let Err(e) = &result {
+            self.failed = Some(e.clone());
+        }
+        result
+    }
+
+    fn parse_inner(&mut self, buf: &mut BytesMut) -> Result<Option<Response>, HandshakeError> {
+        use HandshakeError::*;
+        let end = match self.scanner.scan(buf) {
+            Scan::Partial => return Ok(None),
+            Scan::TooLarge => return Err(ResponseTooLarge),
+            Scan::Complete(end) => end,
+        };
+        let mut slots = alloc::vec![httparse::EMPTY_HEADER; self.max_headers.min(end / 3 + 1)];
+        let mut resp = httparse::Response::new(&mut slots);
+        let n = match resp.parse(&buf[..end]) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Err(httparse::Error::TooManyHeaders) => return Err(ResponseTooLarge),
+            Ok(httparse::Status::Partial) | Err(_) => return Err(MalformedResponse),
+        };
+        let (version, code) = (resp.version, resp.code);
+        let index = Headers::index(&buf[..n], resp.headers);
+        let headers = Headers::from_index(buf.split_to(n).freeze(), index);
+
+        if version != Some(1) {
+            return Err(MalformedResponse);
+        }
+        match code {
+            Some(101) => {}
+            Some(code) => return Err(UnexpectedStatus(code)),
+            None => return Err(MalformedResponse),
+        }
+        if !headers.has_token("Upgrade", "websocket") {
+            return Err(ResponseMissingUpgrade);
+        }
+        if !headers.has_token("Connection", "upgrade") {
+            return Err(ResponseMissingConnectionUpgrade);
+        }
+        if headers.single("Sec-WebSocket-Accept") != Ok(Some(&self.accept.as_bytes()[..])) {
+            return Err(AcceptKeyMismatch);
+        }
+        let mut chosen = headers
+            .get_all("Sec-WebSocket-Protocol")
+            .flat_map(list_elements);
+        let protocol = match (chosen.next(), chosen.next()) {
+            (None, _) => None,
+            (Some(p), None) => match self.protocols.iter().find(|o| o.as_bytes() == p) {
+                Some(o) => Some(o.clone()),
+                None => return Err(UnofferedProtocol),
+            },
+            (Some(_), Some(_)) => return Err(UnofferedProtocol),
+        };
+        drop(chosen);
+        const EXT: &str = "Sec-WebSocket-Extensions";
+        let mut answer = Vec::new();
+        for v in headers.get_all(EXT) {
+            let v = core::str::from_utf8(v).map_err(|_| InvalidResponseHeader(EXT))?;
+            for e in parse_extensions(v) {
+                answer.push(e.map_err(|_| InvalidResponseHeader(EXT))?);
+            }
+        }
+        let negotiated = self.extensions.client_accept(&answer)?;
+        Ok(Some(Response {
+            status: 101,
+            protocol,
+            headers,
+            negotiated,
+        }))
+    }
+}
+
+/// A server's accepted handshake response, checked against the request.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Response {
+    /// The status code: always 101.
+    pub status: u16,
+    /// The subprotocol the server chose, one of those offered.
+    pub protocol: Option<String>,
+    /// All header fields of the response.
+    pub headers: Headers,
+    /// The extensions agreed, for the [`Connection`].
+    pub negotiated: Negotiated,
+}
+
+impl Response {
+    /// A client [`Connection`] using the negotiated extensions. Feed it any
+    /// bytes left in the handshake buffer.
+    pub fn into_connection(self, config: Config) -> Connection {
+        Connection::with_extensions(Role::Client, config, self.negotiated)
+    }
+}
+
+#[cfg(test)]
+#[path = "client_tests.rs"]
+mod tests;

@@ -1,0 +1,335 @@
+//! Why an opening handshake failed, and the HTTP answer a server gives.
+//!
+//! Server-side errors (found while reading a client's request, RFC 6455
+//! §4.2.1) map to the status code of the response that tells the client why
+//! (§4.2.2, §4.4); [`HandshakeError::response`] builds that response.
+//! Client-side errors (found while reading a server's response, §4.1) and
+//! local misuse have no status: the client simply closes the connection.
+
+use alloc::format;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// What was wrong with a WebSocket URL given to
+/// [`ClientRequest::new`](crate::handshake::ClientRequest::new) (RFC 6455 §3),
+/// or with the `Host` header of a request.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UrlError {
+    /// The scheme is not `ws`, `wss`, `http` or `https`, or `://` is missing.
+    Scheme,
+    /// There is no host.
+    MissingHost,
+    /// The host has a character outside RFC 3986 `reg-name`, or an IPv6
+    /// literal is malformed.
+    InvalidHost,
+    /// The port is not a number in `1..=65535`.
+    InvalidPort,
+    /// The URL carries `user:password@`; send credentials in a header instead.
+    Userinfo,
+    /// The URL has a `#fragment`, which RFC 6455 §3 forbids.
+    Fragment,
+    /// The path or query has a character that must be percent-encoded
+    /// (space, control, or non-ASCII).
+    InvalidCharacter,
+}
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UrlError::Scheme => "scheme is not ws, wss, http or https",
+            UrlError::MissingHost => "host is missing",
+            UrlError::InvalidHost => "host is invalid",
+            UrlError::InvalidPort => "port is invalid",
+            UrlError::Userinfo => "credentials in the URL are not supported",
+            UrlError::Fragment => "fragment identifiers are not allowed",
+            UrlError::InvalidCharacter => "path or query contains a character to percent-encode",
+        })
+    }
+}
+
+/// Why an opening handshake (RFC 6455 §4) failed.
+///
+/// The first group is found by a server reading a request; each maps through
+/// [`status`](Self::status) to the HTTP status answered. The second group is
+/// found by a client reading a response or building a request, and the third
+/// is local misuse of the API; neither has a status.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HandshakeError {
+    // ----- found by a server (status code given) -----
+    /// The request is not valid HTTP/1.1 (bad request line or header
+    /// syntax). 400.
+    MalformedRequest,
+    /// The header block grew past
+    /// [`Config::max_handshake_size`](crate::Config::max_handshake_size). 431.
+    RequestTooLarge,
+    /// The request has more header fields than
+    /// [`Config::max_headers`](crate::Config::max_headers). 431.
+    TooManyHeaders,
+    /// The method is not `GET` (§4.2.1 item 1). 405, with `Allow: GET`.
+    MethodNotAllowed,
+    /// The request is not HTTP/1.1 (§4.2.1 item 1). Answered with
+    /// 505 HTTP Version Not Supported, the status HTTP defines for exactly
+    /// this (RFC 9110 §15.6.6).
+    UnsupportedHttpVersion,
+    /// `Host` is missing, repeated, or not a valid `host[:port]`
+    /// (§4.2.1 item 2). 400.
+    InvalidHost,
+    /// No `Upgrade` header lists the `websocket` token (§4.2.1 item 3). 400.
+    MissingUpgrade,
+    /// No `Connection` header lists the `upgrade` token (§4.2.1 item 4). 400.
+    MissingConnectionUpgrade,
+    /// `Sec-WebSocket-Key` is missing, repeated, or not the base64 encoding of
+    /// exactly 16 bytes (§4.2.1 item 5). 400.
+    InvalidKey,
+    /// `Sec-WebSocket-Version` is missing or not `13` (§4.2.1 item 6, §4.4).
+    /// 426, with `Sec-WebSocket-Version: 13`.
+    UnsupportedVersion,
+    /// The request announces a body (`Content-Length` other than 0, or
+    /// `Transfer-Encoding`), whose bytes would be mistaken for frames. 400.
+    UnexpectedBody,
+    /// The named header does not follow its grammar (e.g.
+    /// `Sec-WebSocket-Protocol` with a non-token, or `Sec-WebSocket-Extensions`
+    /// outside the §9.1 grammar). 400.
+    InvalidHeader(&'static str),
+    /// The `Origin` is not allowed (§4.2.2 item 4, §10.2). 403.
+    OriginRefused,
+    /// The application refused the request with this status (§4.2.2).
+    Rejected(u16),
+
+    // ----- found by a client (no status) -----
+    /// The URL given to the client is invalid.
+    InvalidUrl(UrlError),
+    /// The server answered with this status instead of 101 (§4.1).
+    UnexpectedStatus(u16),
+    /// The response is not valid HTTP/1.1.
+    MalformedResponse,
+    /// The response header block exceeds the size or header-count limit.
+    ResponseTooLarge,
+    /// The response lacks `Upgrade: websocket` (§4.1).
+    ResponseMissingUpgrade,
+    /// The response lacks `Connection: upgrade` (§4.1).
+    ResponseMissingConnectionUpgrade,
+    /// `Sec-WebSocket-Accept` is missing or does not match the key sent (§4.1).
+    AcceptKeyMismatch,
+    /// The server chose a subprotocol the client did not offer, or more than
+    /// one (§4.1).
+    UnofferedProtocol,
+    /// The server answered with an extension the client did not offer, or
+    /// with parameters the client cannot accept (§4.1, §9.1).
+    UnofferedExtension,
+    /// The named response header does not follow its grammar.
+    InvalidResponseHeader(&'static str),
+
+    // ----- local misuse (no status) -----
+    /// A header name or value given to a builder is invalid (not a token, or
+    /// containing CR, LF or another control character), or names a header the
+    /// handshake sets itself; or a subprotocol given is not a token.
+    InvalidHeaderToSend,
+    /// The server chose a subprotocol the client did not offer.
+    ProtocolNotOffered,
+}
+
+impl HandshakeError {
+    /// The HTTP status a server answers with for this error, or `None` for
+    /// client-side errors and local misuse.
+    ///
+    /// A [`Rejected`](Self::Rejected) status outside `300..=599` is answered
+    /// as 500, since it would otherwise not tell the client it was refused.
+    pub fn status(&self) -> Option<u16> {
+        use HandshakeError::*;
+        Some(match self {
+            MalformedRequest
+            | InvalidHost
+            | MissingUpgrade
+            | MissingConnectionUpgrade
+            | InvalidKey
+            | UnexpectedBody
+            | InvalidHeader(_) => 400,
+            RequestTooLarge | TooManyHeaders => 431,
+            MethodNotAllowed => 405,
+            UnsupportedHttpVersion => 505,
+            UnsupportedVersion => 426,
+            OriginRefused => 403,
+            Rejected(code) if (300..=599).contains(code) => *code,
+            Rejected(_) => 500,
+            InvalidUrl(_)
+            | UnexpectedStatus(_)
+            | MalformedResponse
+            | ResponseTooLarge
+            | ResponseMissingUpgrade
+            | ResponseMissingConnectionUpgrade
+            | AcceptKeyMismatch
+            | UnofferedProtocol
+            | UnofferedExtension
+            | InvalidResponseHeader(_)
+            | InvalidHeaderToSend
+            | ProtocolNotOffered => return None,
+        })
+    }
+
+    /// The complete HTTP response a server sends for this error, or `None`
+    /// when [`status`](Self::status) is `None`.
+    ///
+    /// It carries `Connection: close` and `Content-Length: 0`, plus
+    /// `Allow: GET` for 405 (RFC 9110 §15.5.6) and `Sec-WebSocket-Version: 13`
+    /// for 426 (RFC 6455 §4.4). The server should close the connection after
+    /// writing it.
+    pub fn response(&self) -> Option<Vec<u8>> {
+        let status = self.status()?;
+        let extra = match status {
+            405 => "Allow: GET\r\n",
+            426 => "Sec-WebSocket-Version: 13\r\n",
+            _ => "",
+        };
+        Some(
+            format!(
+                "HTTP/1.1 {status} {}\r\nConnection: close\r\nContent-Length: 0\r\n{extra}\r\n",
+                reason_phrase(status)
+            )
+            .into_bytes(),
+        )
+    }
+}
+
+/// The reason phrase for a status code, or `""` (allowed by RFC 9112 §4).
+pub(crate) fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        101 => "Switching Protocols",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        426 => "Upgrade Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        _ => "",
+    }
+}
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use HandshakeError::*;
+        match self {
+            MalformedRequest => f.write_str("malformed HTTP request"),
+            RequestTooLarge => f.write_str("request header block exceeds the size limit"),
+            TooManyHeaders => f.write_str("request has too many header fields"),
+            MethodNotAllowed => f.write_str("request method is not GET"),
+            UnsupportedHttpVersion => f.write_str("request is not HTTP/1.1"),
+            InvalidHost => f.write_str("Host header is missing or invalid"),
+            MissingUpgrade => f.write_str("request lacks `Upgrade: websocket`"),
+            MissingConnectionUpgrade => f.write_str("request lacks `Connection: upgrade`"),
+            InvalidKey => f.write_str("Sec-WebSocket-Key is missing or invalid"),
+            UnsupportedVersion => f.write_str("Sec-WebSocket-Version is missing or not 13"),
+            UnexpectedBody => f.write_str("handshake request announces a body"),
+            InvalidHeader(name) => write!(f, "request header {name} is invalid"),
+            OriginRefused => f.write_str("origin is not allowed"),
+            Rejected(code) => write!(f, "request rejected with status {code}"),
+            InvalidUrl(e) => write!(f, "invalid WebSocket URL: {e}"),
+            UnexpectedStatus(code) => write!(f, "server answered with status {code}, not 101"),
+            MalformedResponse => f.write_str("malformed HTTP response"),
+            ResponseTooLarge => f.write_str("response header block exceeds the limits"),
+            ResponseMissingUpgrade => f.write_str("response lacks `Upgrade: websocket`"),
+            ResponseMissingConnectionUpgrade => f.write_str("response lacks `Connection: upgrade`"),
+            AcceptKeyMismatch => f.write_str("Sec-WebSocket-Accept is missing or wrong"),
+            UnofferedProtocol => f.write_str("server chose a subprotocol that was not offered"),
+            UnofferedExtension => f.write_str("server chose an extension that was not offered"),
+            InvalidResponseHeader(name) => write!(f, "response header {name} is invalid"),
+            InvalidHeaderToSend => f.write_str("header or subprotocol to send is invalid"),
+            ProtocolNotOffered => f.write_str("chosen subprotocol was not offered by the client"),
+        }
+    }
+}
+
+impl core::error::Error for HandshakeError {}
+
+impl From<UrlError> for HandshakeError {
+    fn from(e: UrlError) -> Self {
+        HandshakeError::InvalidUrl(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses() {
+        use HandshakeError::*;
+        for (e, s) in [
+            (MalformedRequest, 400),
+            (RequestTooLarge, 431),
+            (TooManyHeaders, 431),
+            (MethodNotAllowed, 405),
+            (UnsupportedHttpVersion, 505),
+            (InvalidHost, 400),
+            (MissingUpgrade, 400),
+            (MissingConnectionUpgrade, 400),
+            (InvalidKey, 400),
+            (UnsupportedVersion, 426),
+            (UnexpectedBody, 400),
+            (InvalidHeader("Sec-WebSocket-Protocol"), 400),
+            (OriginRefused, 403),
+            (Rejected(404), 404),
+            (Rejected(101), 500),
+            (Rejected(200), 500),
+            (Rejected(1000), 500),
+        ] {
+            assert_eq!(e.status(), Some(s), "{e:?}");
+        }
+        for e in [
+            UnexpectedStatus(200),
+            MalformedResponse,
+            ResponseTooLarge,
+            AcceptKeyMismatch,
+            UnofferedProtocol,
+            UnofferedExtension,
+            InvalidUrl(UrlError::Scheme),
+            InvalidHeaderToSend,
+            ProtocolNotOffered,
+        ] {
+            assert_eq!(e.status(), None);
+            assert_eq!(e.response(), None);
+        }
+    }
+
+    #[test]
+    fn responses() {
+        assert_eq!(
+            HandshakeError::UnsupportedVersion.response().unwrap(),
+            b"HTTP/1.1 426 Upgrade Required\r\nConnection: close\r\nContent-Length: 0\r\n\
+              Sec-WebSocket-Version: 13\r\n\r\n"
+        );
+        assert_eq!(
+            HandshakeError::MethodNotAllowed.response().unwrap(),
+            b"HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\
+              Allow: GET\r\n\r\n"
+        );
+        assert_eq!(
+            HandshakeError::RequestTooLarge.response().unwrap(),
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\
+              Content-Length: 0\r\n\r\n"
+        );
+        assert_eq!(
+            HandshakeError::Rejected(418).response().unwrap(),
+            b"HTTP/1.1 418 \r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn display_is_nonempty() {
+        let s = alloc::string::ToString::to_string(&HandshakeError::InvalidHeader("X"));
+        assert_eq!(s, "request header X is invalid");
+    }
+}
