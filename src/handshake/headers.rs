@@ -41,7 +41,9 @@ impl HeaderScanner {
         let window = &buf[..buf.len().min(self.limit)];
         // An end is `\n\n` or `\n\r\n`; restart two bytes back so an end
         // split across calls is found.
-        let mut i = self.scanned.saturating_sub(2);
+        // (A buffer that shrank since the last call is rescanned from where
+        // it now ends, rather than trusted.)
+        let mut i = self.scanned.min(window.len()).saturating_sub(2);
         while let Some(pos) = window[i..].iter().position(|&b| b == b'\n') {
             let nl = i + pos;
             match window.get(nl + 1) {
@@ -182,10 +184,29 @@ impl Headers {
     }
 }
 
+/// Headers whose values [`Headers`]' `Debug` output hides, so that logging a
+/// request does not leak credentials.
+const SECRET: &[&str] = &[
+    "Authorization",
+    "Proxy-Authorization",
+    "Cookie",
+    "Set-Cookie",
+];
+
+/// Lists every field; credential values (`Authorization`, `Cookie`, ...) are
+/// shown as `<redacted>`.
 impl fmt::Debug for Headers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
-            .entries(self.iter().map(|(n, v)| (n, String::from_utf8_lossy(v))))
+            .entries(self.iter().map(|(n, v)| {
+                let secret = SECRET.iter().any(|s| s.eq_ignore_ascii_case(n));
+                let v = if secret {
+                    String::from("<redacted>")
+                } else {
+                    String::from_utf8_lossy(v).into_owned()
+                };
+                (n, v)
+            }))
             .finish()
     }
 }
@@ -274,6 +295,23 @@ mod tests {
             }
         }
         panic!("never completed");
+    }
+
+    #[test]
+    fn scanner_survives_a_shrunk_buffer() {
+        let mut s = HeaderScanner::new(100);
+        assert_eq!(s.scan(b"GET / HTTP/1.1\r\nA: b\r\n"), Scan::Partial);
+        assert_eq!(s.scan(b"G"), Scan::Partial);
+        assert_eq!(s.scan(b"A\n\n"), Scan::Complete(3));
+    }
+
+    #[test]
+    fn debug_redacts_credentials() {
+        let block = Bytes::from_static(b"Cookie: id=secret\r\nX: shown\r\n");
+        let h = Headers::from_index(block, alloc::vec![(0..6, 8..17), (19..20, 22..27)]);
+        assert_eq!(h.get("cookie"), Some("id=secret"));
+        let dbg = alloc::format!("{h:?}");
+        assert!(!dbg.contains("secret") && dbg.contains("<redacted>") && dbg.contains("shown"));
     }
 
     #[test]
