@@ -58,7 +58,7 @@ PIDS=()
 cleanup() {
     local rc=$? pid
     for pid in "${PIDS[@]:-}"; do
-        [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true
+        if [[ -n "$pid" ]]; then kill "$pid" 2>/dev/null || true; fi
     done
     for pid in "${PIDS[@]:-}"; do
         [[ -n "$pid" ]] || continue

@@ -68,9 +68,21 @@ def expect_deflate(extensions):
         raise AssertionError("permessage-deflate was negotiated unexpectedly (extensions=%r)" % extensions)
 
 
+async def recv_echo(ws, sent):
+    try:
+        got = await asyncio.wait_for(ws.recv(), RECV_TIMEOUT)
+    except asyncio.TimeoutError:
+        raise AssertionError("timed out after %gs waiting for the echo of %s" % (RECV_TIMEOUT, describe(sent)))
+    check_echo(sent, got)
+
+
 async def close_and_check(ws, code, reason):
-    await asyncio.wait_for(ws.close(code=code, reason=reason), RECV_TIMEOUT)
-    await asyncio.wait_for(ws.wait_closed(), RECV_TIMEOUT)
+    try:
+        # close() itself gives up after close_timeout (RECV_TIMEOUT); this is a backstop.
+        await asyncio.wait_for(ws.close(code=code, reason=reason), 2 * RECV_TIMEOUT + 5)
+        await asyncio.wait_for(ws.wait_closed(), RECV_TIMEOUT)
+    except asyncio.TimeoutError:
+        raise AssertionError("close %d: timed out waiting for the close handshake" % code)
     rcvd = ws.protocol.close_rcvd
     if rcvd is None:
         raise AssertionError("close %d: no close frame received from the server (not a clean close)" % code)
@@ -95,18 +107,18 @@ async def run(url):
         # One at a time.
         for m in messages:
             await ws.send(m)
-            check_echo(m, await asyncio.wait_for(ws.recv(), RECV_TIMEOUT))
+            await recv_echo(ws, m)
         # Pipelined: everything sent before reading the echoes, order must hold.
         for m in messages:
             await ws.send(m)
         for m in messages:
-            check_echo(m, await asyncio.wait_for(ws.recv(), RECV_TIMEOUT))
+            await recv_echo(ws, m)
         rcvd = await close_and_check(ws, 4000, CLOSE_REASON)
 
     async with connect(url, open_timeout=RECV_TIMEOUT, close_timeout=RECV_TIMEOUT, ping_interval=None) as ws2:
         m = make_text(20)
         await ws2.send(m)
-        check_echo(m, await asyncio.wait_for(ws2.recv(), RECV_TIMEOUT))
+        await recv_echo(ws2, m)
         await close_and_check(ws2, 1000, "")
 
     return extensions, len(messages) * 2 + 1, rcvd.reason
