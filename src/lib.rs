@@ -32,3 +32,6 @@ mod utf8;
 pub use connection::{Connection, State, Timer};
 pub use message::{DataKind, Event, Fragment, Message};
 pub use utf8::Utf8Validator;
+
+#[cfg(feature = "std")]
+pub mod blocking;
