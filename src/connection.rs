@@ -88,7 +88,7 @@ struct Incoming {
 
 /// A WebSocket connection after the opening handshake.
 ///
-/// See the [module documentation](self) for how input, output and time flow.
+/// See the module documentation for how input, output and time flow.
 pub struct Connection {
     role: Role,
     config: Config,
@@ -204,6 +204,14 @@ impl Connection {
                 Err(e) => return Err(self.fail_with(e)),
             }
         }
+    }
+
+    /// How many more bytes the frame being received needs, given that `buf`
+    /// (the buffer passed to [`receive`](Self::receive)) holds `buffered`
+    /// bytes: a hint for sizing the next read. 0 when no frame header is
+    /// pending.
+    pub fn bytes_needed(&self, buffered: usize) -> usize {
+        self.frame.map_or(0, |f| f.len.saturating_sub(buffered))
     }
 
     /// Reports that the transport reached end of stream.
@@ -523,6 +531,7 @@ impl Connection {
             Message::Ping(p) => self.send_ping(p),
             Message::Pong(p) => self.send_pong(p),
             Message::Close(frame) => self.send_close(frame),
+            Message::Fragment(f) => self.send_fragment(f.kind, f.payload, f.fin),
         }
     }
 

@@ -34,4 +34,11 @@ pub use message::{DataKind, Event, Fragment, Message};
 pub use utf8::Utf8Validator;
 
 #[cfg(feature = "std")]
+mod stream_error;
+#[cfg(feature = "std")]
+pub use stream_error::StreamError;
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
+#[cfg(feature = "std")]
 pub mod blocking;

@@ -30,6 +30,19 @@ pub struct Fragment {
     pub fin: bool,
 }
 
+impl From<Event> for Message {
+    fn from(event: Event) -> Message {
+        match event {
+            Event::Text(t) => Message::Text(t),
+            Event::Binary(b) => Message::Binary(b),
+            Event::Fragment(f) => Message::Fragment(f),
+            Event::Ping(p) => Message::Ping(p),
+            Event::Pong(p) => Message::Pong(p),
+            Event::Close(c) => Message::Close(c),
+        }
+    }
+}
+
 /// Something the peer sent, as [`Connection::receive`](crate::Connection::receive) reports it.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,6 +76,10 @@ pub enum Message {
     Pong(Bytes),
     /// A close frame, with an optional code and reason.
     Close(Option<CloseFrame>),
+    /// One frame of a fragmented data message (streaming; see
+    /// [`Connection::send_fragment`](crate::Connection::send_fragment) and
+    /// [`Config::fragments`](crate::Config::fragments)).
+    Fragment(Fragment),
 }
 
 impl Message {
@@ -86,6 +103,7 @@ impl Message {
         match self {
             Message::Text(t) => t.as_bytes(),
             Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b,
+            Message::Fragment(f) => &f.payload,
             Message::Close(_) => &[],
         }
     }

@@ -1,0 +1,88 @@
+//! The error type of the I/O adapters: the core's [`Error`](crate::Error)
+//! plus what only a transport can go wrong with.
+
+use core::fmt;
+use std::io;
+
+use crate::close::CloseCode;
+use crate::handshake::HandshakeError;
+
+/// Why an adapter operation failed.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum StreamError {
+    /// The protocol failed: the peer violated it (the close frame with
+    /// [`Error::close_code`](crate::Error::close_code) was sent), the
+    /// handshake was refused, or the caller misused the API.
+    Protocol(crate::Error),
+    /// The transport failed.
+    Io(io::Error),
+    /// The opening handshake did not complete in time.
+    HandshakeTimeout,
+    /// The connection is closed: the close handshake completed (or the
+    /// transport was closed) and there is nothing more to read or send.
+    Closed,
+    /// The URL asks for TLS (`wss://`), which this build cannot provide.
+    TlsUnsupported,
+}
+
+impl StreamError {
+    /// The close code that describes the failure, if any (see
+    /// [`Error::close_code`](crate::Error::close_code)); an I/O failure
+    /// during the session is an abnormal closure, 1006.
+    pub fn close_code(&self) -> Option<CloseCode> {
+        match self {
+            StreamError::Protocol(e) => e.close_code(),
+            StreamError::Io(_) => Some(CloseCode::ABNORMAL),
+            _ => None,
+        }
+    }
+
+    /// The handshake failure, if this is one.
+    pub fn handshake(&self) -> Option<&HandshakeError> {
+        match self {
+            StreamError::Protocol(crate::Error::Handshake(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<crate::Error> for StreamError {
+    fn from(e: crate::Error) -> Self {
+        StreamError::Protocol(e)
+    }
+}
+
+impl From<HandshakeError> for StreamError {
+    fn from(e: HandshakeError) -> Self {
+        StreamError::Protocol(crate::Error::Handshake(e))
+    }
+}
+
+impl From<io::Error> for StreamError {
+    fn from(e: io::Error) -> Self {
+        StreamError::Io(e)
+    }
+}
+
+impl fmt::Display for StreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StreamError::Protocol(e) => fmt::Display::fmt(e, f),
+            StreamError::Io(e) => write!(f, "transport error: {e}"),
+            StreamError::HandshakeTimeout => f.write_str("opening handshake timed out"),
+            StreamError::Closed => f.write_str("connection closed"),
+            StreamError::TlsUnsupported => f.write_str("wss:// needs TLS, which this build does not include"),
+        }
+    }
+}
+
+impl std::error::Error for StreamError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StreamError::Protocol(e) => Some(e),
+            StreamError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}

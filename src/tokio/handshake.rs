@@ -1,0 +1,152 @@
+//! Opening handshakes over an async transport (RFC 6455 §4), with the
+//! handshake deadline of [`Options::handshake_timeout`].
+
+use bytes::BytesMut;
+use std::borrow::ToOwned;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::options::Options;
+use super::stream::WebSocketStream;
+use crate::handshake::{Accept, ClientRequest, HandshakeError, Request, Response, ServerHandshake};
+use crate::stream_error::StreamError;
+use crate::{Connection, Role};
+
+/// How much to read at a time during the handshake.
+const READ_CHUNK: usize = 2048;
+
+async fn with_deadline<T>(
+    options: &Options,
+    work: impl core::future::Future<Output = Result<T, StreamError>>,
+) -> Result<T, StreamError> {
+    match options.handshake_timeout {
+        Some(limit) => tokio::time::timeout(limit, work).await.map_err(|_| StreamError::HandshakeTimeout)?,
+        None => work.await,
+    }
+}
+
+/// Reads once into `buf`; end of stream is an error during the handshake.
+async fn read_some<S: AsyncRead + Unpin>(io: &mut S, buf: &mut BytesMut) -> Result<(), StreamError> {
+    buf.reserve(READ_CHUNK);
+    if io.read_buf(buf).await? == 0 {
+        return Err(StreamError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+    }
+    Ok(())
+}
+
+/// Accepts a WebSocket on `io` with default [`Options`], taking any
+/// subprotocol-less request.
+///
+/// # Errors
+/// A malformed request (answered with its status), a transport error, or the
+/// handshake timeout.
+pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(io: S) -> Result<WebSocketStream<S>, StreamError> {
+    accept_with(io, Options::default(), |_| Ok(Accept::new())).await
+}
+
+/// Accepts a WebSocket on `io`, letting `decide` look at the request first:
+/// it returns how to accept (a subprotocol, extra headers) or an error whose
+/// status is sent, e.g. `request.check_origin(&[...])?` (403) or
+/// `Err(HandshakeError::Rejected(401))`.
+///
+/// # Errors
+/// As [`accept`], plus the refusal `decide` returned.
+pub async fn accept_with<S, F>(io: S, options: Options, decide: F) -> Result<WebSocketStream<S>, StreamError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
+{
+    let mut io = io;
+    let mut buf = BytesMut::new();
+    let outcome = with_deadline(&options, async {
+        let mut parser = ServerHandshake::new(&options.config).extensions(options.extensions.clone());
+        let request = loop {
+            match parser.parse(&mut buf) {
+                Ok(Some(request)) => break request,
+                Ok(None) => read_some(&mut io, &mut buf).await?,
+                Err(e) => return Ok(Err(e)),
+            }
+        };
+        Ok(decide(&request).and_then(|accept| request.accept(accept)))
+    })
+    .await;
+    let refusal = match outcome {
+        Ok(Ok(accepted)) => {
+            with_deadline(&options, async { Ok(io.write_all(&accepted.response).await?) }).await?;
+            let protocol = accepted.protocol.clone();
+            let conn = accepted.into_connection(options.config.clone());
+            return Ok(WebSocketStream::from_parts(io, conn, buf, options, protocol));
+        }
+        Ok(Err(e)) => e,
+        Err(other) => return Err(other),
+    };
+    if let Some(response) = refusal.response() {
+        // The peer may already be gone; the refusal is what gets reported.
+        let _ = with_deadline(&options, async {
+            io.write_all(&response).await?;
+            Ok(io.shutdown().await?)
+        })
+        .await;
+    }
+    Err(refusal.into())
+}
+
+/// Connects to a `ws://` URL with default [`Options`].
+///
+/// # Errors
+/// An invalid URL, `wss://` ([`StreamError::TlsUnsupported`]), a connection
+/// or transport error, a response that fails validation, or the handshake
+/// timeout.
+pub async fn connect(url: &str) -> Result<(WebSocketStream<TcpStream>, Response), StreamError> {
+    connect_with(ClientRequest::new(url)?, Options::default()).await
+}
+
+/// Connects with a prepared request (subprotocols, headers) and options.
+///
+/// # Errors
+/// As [`connect`].
+pub async fn connect_with(
+    request: ClientRequest,
+    options: Options,
+) -> Result<(WebSocketStream<TcpStream>, Response), StreamError> {
+    if request.is_tls() {
+        return Err(StreamError::TlsUnsupported);
+    }
+    let host = request.host().trim_start_matches('[').trim_end_matches(']').to_owned();
+    let port = request.port();
+    let tcp = with_deadline(&options, async { Ok(TcpStream::connect((host.as_str(), port)).await?) }).await?;
+    tcp.set_nodelay(true)?;
+    client(tcp, request, options).await
+}
+
+/// Runs the client handshake over an established transport.
+///
+/// # Errors
+/// As [`connect`], but for connecting.
+pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
+    io: S,
+    request: ClientRequest,
+    options: Options,
+) -> Result<(WebSocketStream<S>, Response), StreamError> {
+    let mut io = io;
+    let request = request.extensions(options.extensions.clone());
+    let (bytes, mut handshake) = request.build(&options.config)?;
+    let mut buf = BytesMut::new();
+    let response = with_deadline(&options, async {
+        io.write_all(&bytes).await?;
+        loop {
+            if let Some(response) = handshake.parse(&mut buf)? {
+                return Ok(response);
+            }
+            read_some(&mut io, &mut buf).await?;
+        }
+    })
+    .await?;
+    let mut response = response;
+    let protocol = response.protocol.clone();
+    // The negotiated extensions move into the connection
+    // (`WebSocketStream::connection().extensions()`).
+    let negotiated = core::mem::take(&mut response.negotiated);
+    let conn = Connection::with_extensions(Role::Client, options.config.clone(), negotiated);
+    Ok((WebSocketStream::from_parts(io, conn, buf, options, protocol), response))
+}
