@@ -11,7 +11,9 @@ use rfc6455::blocking;
 use rfc6455::{Message, StreamError};
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9001".to_string());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9001".to_string());
     let listener = TcpListener::bind(&addr)?;
     println!("listening on {}", listener.local_addr()?);
     for stream in listener.incoming() {

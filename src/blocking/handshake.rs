@@ -97,7 +97,11 @@ struct Done {
     protocol: Option<String>,
 }
 
-fn server_handshake<S, F>(io: &mut HandshakeIo<'_, S>, options: &Options, callback: F) -> Result<Done, StreamError>
+fn server_handshake<S, F>(
+    io: &mut HandshakeIo<'_, S>,
+    options: &Options,
+    callback: F,
+) -> Result<Done, StreamError>
 where
     S: Read + Write,
     F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
@@ -126,7 +130,11 @@ where
     };
     io.write_all(&accepted.response)?;
     let protocol = accepted.protocol.take();
-    Ok(Done { conn: accepted.into_connection(options.config.clone()), buffered: buf, protocol })
+    Ok(Done {
+        conn: accepted.into_connection(options.config.clone()),
+        buffered: buf,
+        protocol,
+    })
 }
 
 /// Writes the answer to a refused request and returns the error.
@@ -158,7 +166,14 @@ fn client_handshake<S: Read + Write>(
     let negotiated = core::mem::take(&mut response.negotiated);
     let conn = Connection::with_extensions(Role::Client, options.config.clone(), negotiated);
     let protocol = response.protocol.clone();
-    Ok((Done { conn, buffered: buf, protocol }, response))
+    Ok((
+        Done {
+            conn,
+            buffered: buf,
+            protocol,
+        },
+        response,
+    ))
 }
 
 /// Runs `f` with the socket's timeouts bounding the handshake, then restores
@@ -242,14 +257,27 @@ fn linger(stream: &mut TcpStream, deadline: Option<Instant>) {
 /// if the request is invalid or refused (its HTTP answer was written),
 /// [`StreamError::HandshakeTimeout`], or [`StreamError::Io`] (an end of
 /// stream before the request is `UnexpectedEof`).
-pub fn accept_with<S, F>(mut stream: S, options: &Options, callback: F) -> Result<WebSocket<S>, StreamError>
+pub fn accept_with<S, F>(
+    mut stream: S,
+    options: &Options,
+    callback: F,
+) -> Result<WebSocket<S>, StreamError>
 where
     S: Read + Write,
     F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
 {
-    let mut io = HandshakeIo { stream: &mut stream, deadline: None, arm: None };
+    let mut io = HandshakeIo {
+        stream: &mut stream,
+        deadline: None,
+        arm: None,
+    };
     let done = server_handshake(&mut io, options, callback)?;
-    Ok(WebSocket::from_connection(stream, done.conn, done.buffered, done.protocol))
+    Ok(WebSocket::from_connection(
+        stream,
+        done.conn,
+        done.buffered,
+        done.protocol,
+    ))
 }
 
 /// Accepts a WebSocket connection on a TCP socket with the default
@@ -267,13 +295,21 @@ pub fn accept(stream: TcpStream) -> Result<WebSocket<TcpStream>, StreamError> {
 ///
 /// # Errors
 /// As [`accept_with`]; [`StreamError::HandshakeTimeout`] past the timeout.
-pub fn accept_tcp<F>(mut stream: TcpStream, options: &Options, callback: F) -> Result<WebSocket<TcpStream>, StreamError>
+pub fn accept_tcp<F>(
+    mut stream: TcpStream,
+    options: &Options,
+    callback: F,
+) -> Result<WebSocket<TcpStream>, StreamError>
 where
     F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
 {
-    let done = on_tcp(&mut stream, options.handshake_timeout, |io| server_handshake(io, options, callback))?;
-    Ok(WebSocket::from_connection(stream, done.conn, done.buffered, done.protocol)
-        .with_hooks(tcp_hooks(), options.close_timeout))
+    let done = on_tcp(&mut stream, options.handshake_timeout, |io| {
+        server_handshake(io, options, callback)
+    })?;
+    Ok(
+        WebSocket::from_connection(stream, done.conn, done.buffered, done.protocol)
+            .with_hooks(tcp_hooks(), options.close_timeout),
+    )
 }
 
 /// Opens a WebSocket connection over any transport already connected to the
@@ -290,9 +326,16 @@ pub fn client<S: Read + Write>(
     request: ClientRequest,
     options: &Options,
 ) -> Result<(WebSocket<S>, Response), StreamError> {
-    let mut io = HandshakeIo { stream: &mut stream, deadline: None, arm: None };
+    let mut io = HandshakeIo {
+        stream: &mut stream,
+        deadline: None,
+        arm: None,
+    };
     let (done, response) = client_handshake(&mut io, request, options)?;
-    Ok((WebSocket::from_connection(stream, done.conn, done.buffered, done.protocol), response))
+    Ok((
+        WebSocket::from_connection(stream, done.conn, done.buffered, done.protocol),
+        response,
+    ))
 }
 
 /// Connects to a `ws://` URL with the default [`Options`].
@@ -333,7 +376,10 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), StreamErro
 /// # Errors
 /// [`StreamError::TlsUnsupported`] for `wss://`; [`StreamError::Io`] if no
 /// address could be connected to; then as [`client`].
-pub fn connect_with(request: ClientRequest, options: &Options) -> Result<(WebSocket<TcpStream>, Response), StreamError> {
+pub fn connect_with(
+    request: ClientRequest,
+    options: &Options,
+) -> Result<(WebSocket<TcpStream>, Response), StreamError> {
     if request.is_tls() {
         return Err(StreamError::TlsUnsupported);
     }
@@ -344,7 +390,9 @@ pub fn connect_with(request: ClientRequest, options: &Options) -> Result<(WebSoc
     if left.is_some_and(|l| l.is_zero()) {
         return Err(StreamError::HandshakeTimeout);
     }
-    let (done, response) = on_tcp(&mut stream, left, |io| client_handshake(io, request, options))?;
+    let (done, response) = on_tcp(&mut stream, left, |io| {
+        client_handshake(io, request, options)
+    })?;
     let ws = WebSocket::from_connection(stream, done.conn, done.buffered, done.protocol)
         .with_hooks(tcp_hooks(), options.close_timeout);
     Ok((ws, response))

@@ -12,9 +12,8 @@ use crate::{Connection, Error, Event, Role, StreamError, Timer};
 
 /// Smallest read issued (an idle connection's buffer is this small).
 const MIN_READ: usize = 4 << 10;
-/// Largest read issued: bounds the zero-filling a safe read into a
-/// `BytesMut` costs (the buffer itself grows by doubling, so a large frame
-/// still arrives in amortized linear time).
+/// Largest read issued: bounds the zero-filling that a read into a
+/// `BytesMut` costs without `unsafe`.
 const MAX_READ: usize = 256 << 10;
 /// Above this capacity an empty read buffer is released.
 const RETAIN_CAPACITY: usize = 64 << 10;
@@ -60,7 +59,12 @@ pub(super) struct ReadState {
 
 impl ReadState {
     pub(super) fn new(buf: BytesMut, close_timeout: Duration) -> Self {
-        ReadState { buf, phase: Phase::Open, deferred: None, close_timeout }
+        ReadState {
+            buf,
+            phase: Phase::Open,
+            deferred: None,
+            close_timeout,
+        }
     }
 
     pub(super) fn set_close_timeout(&mut self, timeout: Duration) {
@@ -177,11 +181,18 @@ impl ReadState {
         }
     }
 
-    /// Reads once into the buffer's tail. The read grows with the data
-    /// already buffered (a large frame's payload), within bounds.
+    /// Reads once into the buffer's tail.
+    ///
+    /// The buffer is grown towards what the frame being received still needs
+    /// ([`Connection::bytes_needed`]), but by at most what is already
+    /// buffered (or one read): memory follows the bytes the peer actually
+    /// sent, not its length claim, while a large frame still arrives with
+    /// amortized linear copying.
     fn fill<D: Driver>(&mut self, d: &mut D) -> io::Result<usize> {
         let len = self.buf.len();
-        let want = len.clamp(MIN_READ, MAX_READ);
+        let needed = d.with_conn(|c| c.bytes_needed(len));
+        self.buf.reserve(needed.min(len.max(MAX_READ)));
+        let want = needed.clamp(MIN_READ, MAX_READ);
         self.buf.resize(len + want, 0);
         let result = d.read_transport(&mut self.buf[len..]);
         let n = *result.as_ref().unwrap_or(&0);
@@ -201,13 +212,18 @@ impl ReadState {
 fn is_gone(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::UnexpectedEof
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::UnexpectedEof
     )
 }
 
 /// Writes the connection's queued output with vectored writes, advancing the
 /// queue by what was written (so a timed-out write can be resumed).
-pub(super) fn write_output<W: Write + ?Sized>(stream: &mut W, conn: &mut Connection) -> io::Result<()> {
+pub(super) fn write_output<W: Write + ?Sized>(
+    stream: &mut W,
+    conn: &mut Connection,
+) -> io::Result<()> {
     while conn.pending_output() > 0 {
         let written = {
             let mut slices = [IoSlice::new(&[]); IOV];

@@ -102,7 +102,12 @@ impl<S: Read + Write> WebSocket<S> {
     /// frames), `protocol` the subprotocol agreed.
     ///
     /// The stream is closed by dropping the `WebSocket`.
-    pub fn from_connection(stream: S, connection: Connection, buffered: BytesMut, protocol: Option<String>) -> Self {
+    pub fn from_connection(
+        stream: S,
+        connection: Connection,
+        buffered: BytesMut,
+        protocol: Option<String>,
+    ) -> Self {
         WebSocket {
             stream,
             conn: connection,
@@ -119,7 +124,11 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     fn driver(&mut self) -> Direct<'_, S> {
-        Direct { stream: &mut self.stream, conn: &mut self.conn, hooks: self.hooks }
+        Direct {
+            stream: &mut self.stream,
+            conn: &mut self.conn,
+            hooks: self.hooks,
+        }
     }
 
     /// Reads the next message: text, binary, ping, pong or close.
@@ -129,9 +138,8 @@ impl<S: Read + Write> WebSocket<S> {
     /// [`StreamError::Closed`] (a TCP client first waits, up to the close
     /// timeout, for the server to close the connection, §7.1.1).
     ///
-    /// With [`Config::fragments`](crate::Config::fragments) on, use
-    /// [`read_event`](Self::read_event): this method returns each fragment's
-    /// payload as [`Message::Binary`].
+    /// With [`Config::fragments`](crate::Config::fragments) on, data arrives
+    /// as [`Message::Fragment`]s.
     ///
     /// # Errors
     /// - [`StreamError::Protocol`] when the peer violated the protocol (the
@@ -142,7 +150,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// - [`StreamError::Io`] for a transport error. A read timeout set on the
     ///   stream (`WouldBlock` / `TimedOut`) loses nothing: call again.
     pub fn read(&mut self) -> Result<Message, StreamError> {
-        self.read_event().map(into_message)
+        self.read_event().map(Message::from)
     }
 
     /// Reads the next [`Event`], as [`read`](Self::read) does, including
@@ -151,7 +159,11 @@ impl<S: Read + Write> WebSocket<S> {
     /// # Errors
     /// As [`read`](Self::read).
     pub fn read_event(&mut self) -> Result<Event, StreamError> {
-        let mut d = Direct { stream: &mut self.stream, conn: &mut self.conn, hooks: self.hooks };
+        let mut d = Direct {
+            stream: &mut self.stream,
+            conn: &mut self.conn,
+            hooks: self.hooks,
+        };
         self.reader.read_event(&mut d)
     }
 
@@ -256,17 +268,5 @@ impl WebSocket<TcpStream> {
             self.reader,
             self.protocol,
         ))
-    }
-}
-
-/// The message an event stands for.
-pub(super) fn into_message(event: Event) -> Message {
-    match event {
-        Event::Text(t) => Message::Text(t),
-        Event::Binary(b) => Message::Binary(b),
-        Event::Fragment(f) => Message::Binary(f.payload),
-        Event::Ping(p) => Message::Ping(p),
-        Event::Pong(p) => Message::Pong(p),
-        Event::Close(frame) => Message::Close(frame),
     }
 }

@@ -20,7 +20,6 @@ use std::vec::Vec;
 use bytes::Bytes;
 
 use super::io::{Driver, ReadState, lock, write_chunks};
-use super::socket::into_message;
 use crate::{CloseCode, Connection, Event, Message, StreamError};
 
 struct Shared {
@@ -70,10 +69,20 @@ pub(super) fn new(
 ) -> (Reader, Writer) {
     let shared = Arc::new(Shared {
         conn: Mutex::new(conn),
-        write: Mutex::new(WriteHalf { stream: write_half, broken: false }),
+        write: Mutex::new(WriteHalf {
+            stream: write_half,
+            broken: false,
+        }),
         protocol,
     });
-    (Reader { stream: read_half, state, shared: Arc::clone(&shared) }, Writer { shared })
+    (
+        Reader {
+            stream: read_half,
+            state,
+            shared: Arc::clone(&shared),
+        },
+        Writer { shared },
+    )
 }
 
 /// The receiving half of a split [`WebSocket<TcpStream>`](super::WebSocket).
@@ -95,7 +104,9 @@ pub struct Writer {
 
 impl fmt::Debug for Reader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Reader").field("stream", &self.stream).finish_non_exhaustive()
+        f.debug_struct("Reader")
+            .field("stream", &self.stream)
+            .finish_non_exhaustive()
     }
 }
 
@@ -142,7 +153,7 @@ impl Reader {
     /// # Errors
     /// As [`WebSocket::read`](super::WebSocket::read).
     pub fn read(&mut self) -> Result<Message, StreamError> {
-        self.read_event().map(into_message)
+        self.read_event().map(Message::from)
     }
 
     /// Reads the next [`Event`], as [`WebSocket::read_event`](super::WebSocket::read_event).
@@ -150,7 +161,10 @@ impl Reader {
     /// # Errors
     /// As [`WebSocket::read`](super::WebSocket::read).
     pub fn read_event(&mut self) -> Result<Event, StreamError> {
-        let mut d = SplitDriver { stream: &self.stream, shared: &self.shared };
+        let mut d = SplitDriver {
+            stream: &self.stream,
+            shared: &self.shared,
+        };
         self.state.read_event(&mut d)
     }
 
