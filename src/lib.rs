@@ -1,6 +1,80 @@
 //! # rfc6455
 //!
-//! A sans-IO WebSocket codec (RFC 6455). (Crate docs are written with the connection.)
+//! A WebSocket (RFC 6455) codec that does no I/O: the core takes bytes in,
+//! hands events out, and queues bytes to send. It owns every protocol
+//! decision — framing, masking, UTF-8, fragmentation, control frames, the
+//! close handshake, limits — and has no socket, no clock and no thread.
+//! Thin adapters drive it over real transports: [`blocking`] over
+//! `std::io::Read + Write`, and `tokio` (feature `tokio`) with
+//! `Stream + Sink`.
+//!
+//! ```text
+//!  bytes read ──► handshake ──► Connection::receive ──► Event (text, binary,
+//!                 (§4)          frames, unmasking,       fragment, ping,
+//!                               UTF-8, reassembly,       pong, close)
+//!                               limits, close (§5, §7)
+//!  bytes to write ◄── output queue ◄── send_text / send_binary / close / pongs
+//!  deadlines ──► handle_timeout(Timer)   (time is passed in, never read)
+//! ```
+//!
+//! ## Example: a client and a server through memory
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use rfc6455::handshake::{Accept, ClientRequest, ServerHandshake};
+//! use rfc6455::{CloseCode, Config, Connection, Event};
+//!
+//! /// Moves everything `from` has queued into `to_buf`.
+//! fn pump(from: &mut Connection, to_buf: &mut BytesMut) {
+//!     while let Some(chunk) = from.pop_output() {
+//!         to_buf.extend_from_slice(&chunk);
+//!     }
+//! }
+//!
+//! let config = Config::default();
+//! // Opening handshake (§4).
+//! let (request, mut pending) = ClientRequest::new("ws://example.com/chat")?.build(&config)?;
+//! let mut at_server = BytesMut::from(&request[..]);
+//! let req = ServerHandshake::new(&config).parse(&mut at_server)?.expect("whole request");
+//! let accepted = req.accept(Accept::new())?;
+//! let mut at_client = BytesMut::from(&accepted.response[..]);
+//! let mut server = accepted.into_connection(config.clone());
+//! let mut client = pending.parse(&mut at_client)?.expect("whole response").into_connection(config);
+//!
+//! // Messages (§5, §6).
+//! client.send_text("Hello")?;
+//! pump(&mut client, &mut at_server);
+//! assert_eq!(server.receive(&mut at_server)?, Some(Event::Text("Hello".into())));
+//!
+//! // The closing handshake (§7): the server echoes and closes the transport.
+//! client.close(CloseCode::NORMAL, "bye")?;
+//! pump(&mut client, &mut at_server);
+//! assert!(matches!(server.receive(&mut at_server)?, Some(Event::Close(Some(_)))));
+//! pump(&mut server, &mut at_client);
+//! assert!(server.should_close_transport());
+//! assert!(matches!(client.receive(&mut at_client)?, Some(Event::Close(Some(_)))));
+//! client.receive_eof()?;
+//! assert!(client.should_close_transport());
+//! # Ok::<(), rfc6455::Error>(())
+//! ```
+//!
+//! ## Errors
+//!
+//! One [`Error`] enum; each peer violation maps to the close code the
+//! connection sends ([`Error::close_code`]): 1002 protocol, 1007 invalid
+//! UTF-8, 1009 too big. Errors are sticky. Local misuse, such as sending after
+//! a close, is a distinct kind ([`Error::is_local_misuse`]) that leaves the
+//! connection as it was. A handshake failure carries the HTTP status the
+//! server answers with ([`handshake::HandshakeError::status`]).
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `std` | yes | the [`blocking`] adapter, [`StreamError`], vectored output |
+//! | `tokio` | no | the `tokio` adapter: `Stream + Sink`, split halves, timers |
+//!
+//! Without `std` the core builds as `#![no_std]` with `alloc`.
 #![no_std]
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
@@ -42,3 +116,8 @@ pub mod tokio;
 
 #[cfg(feature = "std")]
 pub mod blocking;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
