@@ -17,18 +17,19 @@ async fn case_count(base: &str) -> Result<u32, StreamError> {
 }
 
 async fn run_case(base: &str, case: u32, agent: &str) -> Result<(), StreamError> {
-    let (mut ws, _) = rfc6455::tokio::connect(&format!("{base}/runCase?case={case}&agent={agent}")).await?;
+    let (mut ws, _) =
+        rfc6455::tokio::connect(&format!("{base}/runCase?case={case}&agent={agent}")).await?;
     while let Some(item) = ws.next().await {
-        match item? {
-            message @ (Message::Text(_) | Message::Binary(_)) => ws.send(message).await?,
-            _ => {}
+        if let message @ (Message::Text(_) | Message::Binary(_)) = item? {
+            ws.send(message).await?;
         }
     }
     Ok(())
 }
 
 async fn update_reports(base: &str, agent: &str) -> Result<(), StreamError> {
-    let (mut ws, _) = rfc6455::tokio::connect(&format!("{base}/updateReports?agent={agent}")).await?;
+    let (mut ws, _) =
+        rfc6455::tokio::connect(&format!("{base}/updateReports?agent={agent}")).await?;
     while let Some(item) = ws.next().await {
         item?;
     }
@@ -42,7 +43,10 @@ fn main() {
         std::process::exit(2);
     };
     let base = base.trim_end_matches('/').to_owned();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         let count = match case_count(&base).await {
             Ok(count) => count,

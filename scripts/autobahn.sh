@@ -19,6 +19,7 @@
 #   AUTOBAHN_PORT_TOKIO_SERVER, AUTOBAHN_PORT_BLOCKING_SERVER, AUTOBAHN_PORT_FUZZINGSERVER
 #                      loopback ports (defaults 9101, 9102, 9103; a busy port is replaced by a free one)
 #   PYTHON27           python2.7 interpreter (default $(pyenv root)/versions/2.7.18/bin/python2.7)
+#   AUTOBAHN_VARIANTS  tokio,blocking (default) or just one of them
 #   AUTOBAHN_SELFTEST=1  test the harness itself: use the Python `websockets` reference
 #                      echo server / client from tests/interop instead of the Rust examples
 #                      (no cargo build; agents are named selftest-*)
@@ -54,6 +55,18 @@ SERVER_AGENTS=(rfc6455-tokio-server rfc6455-blocking-server)
 SERVER_EXAMPLES=(echo_server echo_server_blocking)
 CLIENT_AGENTS=(rfc6455-tokio-client rfc6455-blocking-client)
 CLIENT_EXAMPLES=(autobahn_client autobahn_client_blocking)
+# AUTOBAHN_VARIANTS=tokio or =blocking restricts the run to one adapter.
+VARIANTS=",${AUTOBAHN_VARIANTS:-tokio,blocking},"
+for v in ${VARIANTS//,/ }; do
+    [[ "$v" == tokio || "$v" == blocking ]] || { echo "unknown variant '$v' in AUTOBAHN_VARIANTS" >&2; exit 2; }
+done
+if [[ "$VARIANTS" != *,tokio,* ]]; then
+    SERVER_AGENTS=("${SERVER_AGENTS[1]}") SERVER_EXAMPLES=("${SERVER_EXAMPLES[1]}")
+    CLIENT_AGENTS=("${CLIENT_AGENTS[1]}") CLIENT_EXAMPLES=("${CLIENT_EXAMPLES[1]}")
+elif [[ "$VARIANTS" != *,blocking,* ]]; then
+    SERVER_AGENTS=("${SERVER_AGENTS[0]}") SERVER_EXAMPLES=("${SERVER_EXAMPLES[0]}")
+    CLIENT_AGENTS=("${CLIENT_AGENTS[0]}") CLIENT_EXAMPLES=("${CLIENT_EXAMPLES[0]}")
+fi
 SELFTEST="${AUTOBAHN_SELFTEST:-0}"
 if [[ "$SELFTEST" == 1 ]]; then
     SERVER_AGENTS=(selftest-python-server-a selftest-python-server-b)
@@ -271,7 +284,14 @@ run_servers() {
     local ports=() i pid port
     mkdir -p "$WORK"
     rm -rf "$REPORTS/servers"
-    local defaults=("${AUTOBAHN_PORT_TOKIO_SERVER:-9101}" "${AUTOBAHN_PORT_BLOCKING_SERVER:-9102}")
+    local defaults=()
+    for i in "${!SERVER_EXAMPLES[@]}"; do
+        if [[ "${SERVER_EXAMPLES[$i]}" == echo_server_blocking ]]; then
+            defaults+=("${AUTOBAHN_PORT_BLOCKING_SERVER:-9102}")
+        else
+            defaults+=("$(( ${AUTOBAHN_PORT_TOKIO_SERVER:-9101} + i ))")
+        fi
+    done
     for i in "${!SERVER_EXAMPLES[@]}"; do
         port="$(pick_port "${defaults[$i]}")"
         ports+=("$port")

@@ -23,6 +23,7 @@
 #   INTEROP_PORT_TOKIO_SERVER, INTEROP_PORT_BLOCKING_SERVER  (defaults 9201, 9202;
 #                            a busy port is replaced by a free one)
 #   INTEROP_VENV             Python venv (default ~/.cache/rfc6455/venv-websockets)
+#   INTEROP_VARIANTS         tokio,blocking (default) or just one of them
 #   INTEROP_SELFTEST=1       test the harness itself against the reference Python and
 #                            Node echo servers in tests/interop (no cargo build)
 #   CHROMIUM                 browser binary (default /usr/bin/chromium)
@@ -45,7 +46,11 @@ IFS=, read -r -a PEERS <<<"${INTEROP_PEERS:-python,node,chromium}"
 if [[ "$SELFTEST" == 1 ]]; then
     SERVER_NAMES=(selftest-python-server selftest-node-server)
 else
-    SERVER_NAMES=(echo_server echo_server_blocking)
+    # INTEROP_VARIANTS=tokio or =blocking restricts the run to one adapter.
+    SERVER_NAMES=()
+    case ",${INTEROP_VARIANTS:-tokio,blocking}," in *,tokio,*) SERVER_NAMES+=(echo_server) ;; esac
+    case ",${INTEROP_VARIANTS:-tokio,blocking}," in *,blocking,*) SERVER_NAMES+=(echo_server_blocking) ;; esac
+    ((${#SERVER_NAMES[@]})) || { echo "INTEROP_VARIANTS must list tokio and/or blocking" >&2; exit 2; }
 fi
 
 log() { printf '[interop %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -228,9 +233,12 @@ build_examples
 
 PORTS=()
 SERVER_PIDS=()
-defaults=("${INTEROP_PORT_TOKIO_SERVER:-9201}" "${INTEROP_PORT_BLOCKING_SERVER:-9202}")
 for i in "${!SERVER_NAMES[@]}"; do
-    port="$(pick_port "${defaults[$i]}")"
+    if [[ "${SERVER_NAMES[$i]}" == echo_server_blocking ]]; then
+        port="$(pick_port "${INTEROP_PORT_BLOCKING_SERVER:-9202}")"
+    else
+        port="$(pick_port "$((${INTEROP_PORT_TOKIO_SERVER:-9201} + i))")"
+    fi
     (start_server "${SERVER_NAMES[$i]}" "$port") >"$LOGDIR/${SERVER_NAMES[$i]}.log" 2>&1 &
     pid=$!
     PIDS+=("$pid")

@@ -151,7 +151,10 @@ mod tests {
     #[test]
     fn parse_close_payloads() {
         assert_eq!(CloseFrame::parse(Bytes::new()), Ok(None));
-        assert_eq!(CloseFrame::parse(Bytes::from_static(&[3])), Err(Error::InvalidClosePayload));
+        assert_eq!(
+            CloseFrame::parse(Bytes::from_static(&[3])),
+            Err(Error::InvalidClosePayload)
+        );
         assert_eq!(
             CloseFrame::parse(Bytes::from_static(&[0x03, 0xed])),
             Err(Error::InvalidCloseCode(1005))
@@ -160,16 +163,24 @@ mod tests {
             CloseFrame::parse(Bytes::from_static(&[0x03, 0xe8, 0xff])),
             Err(Error::InvalidUtf8)
         );
-        let frame = CloseFrame::parse(Bytes::from_static(b"\x03\xe8bye")).unwrap().unwrap();
+        let frame = CloseFrame::parse(Bytes::from_static(b"\x03\xe8bye"))
+            .unwrap()
+            .unwrap();
         assert_eq!(frame.code, CloseCode::NORMAL);
         assert_eq!(&*frame.reason, "bye");
     }
 
     #[test]
     fn reason_length_checked_before_sending() {
-        let long = CloseFrame { code: CloseCode::NORMAL, reason: Utf8Bytes::from("x".repeat(124)) };
+        let long = CloseFrame {
+            code: CloseCode::NORMAL,
+            reason: Utf8Bytes::from("x".repeat(124)),
+        };
         assert_eq!(long.validate_to_send(), Err(Error::InvalidCloseToSend));
-        let bad_code = CloseFrame { code: CloseCode::ABNORMAL, reason: Utf8Bytes::default() };
+        let bad_code = CloseFrame {
+            code: CloseCode::ABNORMAL,
+            reason: Utf8Bytes::default(),
+        };
         assert_eq!(bad_code.validate_to_send(), Err(Error::InvalidCloseToSend));
     }
 }

@@ -241,7 +241,11 @@ impl Connection {
                 };
                 let len = self.check_header(&header)?;
                 buf.advance(header_len);
-                PartialFrame { header, len, done: 0 }
+                PartialFrame {
+                    header,
+                    len,
+                    done: 0,
+                }
             }
         };
         // Unmask and validate what has arrived, even of an unfinished frame,
@@ -294,8 +298,11 @@ impl Connection {
                 return Err(Error::ExpectedContinuation);
             }
             OpCode::Text | OpCode::Binary => {
-                self.incoming.kind =
-                    Some(if h.opcode == OpCode::Text { DataKind::Text } else { DataKind::Binary });
+                self.incoming.kind = Some(if h.opcode == OpCode::Text {
+                    DataKind::Text
+                } else {
+                    DataKind::Binary
+                });
                 self.incoming.compressed = h.rsv & RSV1 != 0;
             }
             _ => {}
@@ -344,7 +351,9 @@ impl Connection {
                 self.state = State::Closed;
                 Ok(Step::Event(Event::Close(frame)))
             }
-            OpCode::Text | OpCode::Binary | OpCode::Continuation => self.data_frame(header, payload),
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                self.data_frame(header, payload)
+            }
         }
     }
 
@@ -360,7 +369,11 @@ impl Connection {
             if header.fin {
                 self.end_message();
             }
-            return Ok(Step::Event(Event::Fragment(Fragment { kind, payload, fin: header.fin })));
+            return Ok(Step::Event(Event::Fragment(Fragment {
+                kind,
+                payload,
+                fin: header.fin,
+            })));
         }
         if !header.fin {
             self.incoming.buf.extend_from_slice(&payload);
@@ -383,7 +396,12 @@ impl Connection {
     }
 
     #[allow(unused_variables)]
-    fn compressed_frame(&mut self, header: FrameHeader, payload: Bytes, kind: DataKind) -> Result<Step, Error> {
+    fn compressed_frame(
+        &mut self,
+        header: FrameHeader,
+        payload: Bytes,
+        kind: DataKind,
+    ) -> Result<Step, Error> {
         // RSV1 is only accepted when an extension granted it.
         unreachable!("RSV1 accepted without a negotiated extension")
     }
@@ -401,7 +419,12 @@ impl Connection {
         if self.failure.is_none() {
             if self.state == State::Open && !self.transport_done {
                 if let Some(code) = e.close_code().filter(|c| c.is_sendable()) {
-                    self.write_frame(OpCode::Close, true, 0, Bytes::copy_from_slice(&code.as_u16().to_be_bytes()));
+                    self.write_frame(
+                        OpCode::Close,
+                        true,
+                        0,
+                        Bytes::copy_from_slice(&code.as_u16().to_be_bytes()),
+                    );
                 }
             }
             self.state = State::Closed;
@@ -449,7 +472,12 @@ impl Connection {
     /// # Errors
     /// [`Error::FragmentOutOfOrder`] if `kind` differs from the unfinished
     /// message's type, [`Error::SendAfterClose`], or the connection's failure.
-    pub fn send_fragment(&mut self, kind: DataKind, payload: impl Into<Bytes>, fin: bool) -> Result<(), Error> {
+    pub fn send_fragment(
+        &mut self,
+        kind: DataKind,
+        payload: impl Into<Bytes>,
+        fin: bool,
+    ) -> Result<(), Error> {
         self.check_can_send()?;
         let opcode = match self.outgoing {
             None => match kind {
@@ -498,7 +526,10 @@ impl Connection {
     /// reason over 123 bytes, [`Error::SendAfterClose`] if a close frame was
     /// already sent, or the connection's failure.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from(reason),
+        };
         frame.validate_to_send()?;
         self.send_close(Some(frame))
     }
@@ -556,7 +587,13 @@ impl Connection {
     /// Encodes one frame into the output queue, masking it on a client.
     fn write_frame(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: Bytes) {
         let mask = self.rng.as_mut().map(MaskRng::next_key);
-        let header = FrameHeader { fin, rsv, opcode, mask, payload_len: payload.len() as u64 };
+        let header = FrameHeader {
+            fin,
+            rsv,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
         let tail = self.out.tail();
@@ -621,7 +658,9 @@ impl Connection {
     /// Whether a close frame was sent and the caller should now arm the close
     /// deadline, reporting it with [`handle_timeout`](Self::handle_timeout)`(Timer::Close)`.
     pub fn close_timer_needed(&self) -> bool {
-        !self.transport_done && (self.state == State::CloseSent || (self.state == State::Closed && self.role == Role::Client))
+        !self.transport_done
+            && (self.state == State::CloseSent
+                || (self.state == State::Closed && self.role == Role::Client))
     }
 
     /// Whether the caller should close the transport now: the close handshake

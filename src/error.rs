@@ -146,7 +146,11 @@ impl fmt::Display for Error {
             InvalidCompressedData => f.write_str("compressed message is not valid deflate data"),
             FrameTooLarge => f.write_str("frame exceeds the frame size limit"),
             MessageTooLarge => f.write_str("message exceeds the message size limit"),
-            Failed(code) => write!(f, "connection failed locally with close code {}", code.as_u16()),
+            Failed(code) => write!(
+                f,
+                "connection failed locally with close code {}",
+                code.as_u16()
+            ),
             KeepaliveTimeout => f.write_str("keepalive ping went unanswered"),
             IdleTimeout => f.write_str("connection idle past its deadline"),
             AbnormalClosure => f.write_str("transport closed before the close handshake completed"),

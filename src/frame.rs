@@ -140,13 +140,24 @@ impl FrameHeader {
         }
         let (payload_len, mask_at) = match short {
             126 => (u64::from(u16::from_be_bytes([buf[2], buf[3]])), 4),
-            127 => {
-                (u64::from_be_bytes(buf[2..10].try_into().expect("8 bytes")), 10)
-            }
+            127 => (
+                u64::from_be_bytes(buf[2..10].try_into().expect("8 bytes")),
+                10,
+            ),
             n => (u64::from(n), 2),
         };
-        let mask = (second & 0x80 != 0).then(|| buf[mask_at..mask_at + 4].try_into().expect("4 bytes"));
-        Ok(Some((FrameHeader { fin, rsv: first & 0x70, opcode, mask, payload_len }, len)))
+        let mask =
+            (second & 0x80 != 0).then(|| buf[mask_at..mask_at + 4].try_into().expect("4 bytes"));
+        Ok(Some((
+            FrameHeader {
+                fin,
+                rsv: first & 0x70,
+                opcode,
+                mask,
+                payload_len,
+            },
+            len,
+        )))
     }
 
     /// The encoded length of this header.
@@ -195,14 +206,28 @@ mod tests {
 
     #[test]
     fn rfc_5_7_vectors() {
-        let (h, n) = FrameHeader::parse(&[0x81, 0x05, 0x48, 0x65]).unwrap().unwrap();
-        assert_eq!((h.fin, h.opcode, h.mask, h.payload_len, n), (true, OpCode::Text, None, 5, 2));
-        let (h, n) = FrameHeader::parse(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f]).unwrap().unwrap();
-        assert_eq!((h.mask, h.payload_len, n), (Some([0x37, 0xfa, 0x21, 0x3d]), 5, 6));
+        let (h, n) = FrameHeader::parse(&[0x81, 0x05, 0x48, 0x65])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (h.fin, h.opcode, h.mask, h.payload_len, n),
+            (true, OpCode::Text, None, 5, 2)
+        );
+        let (h, n) = FrameHeader::parse(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (h.mask, h.payload_len, n),
+            (Some([0x37, 0xfa, 0x21, 0x3d]), 5, 6)
+        );
         // Unfragmented 256-byte binary, and 64 KiB binary (§5.7).
-        let (h, n) = FrameHeader::parse(&[0x82, 0x7e, 0x01, 0x00]).unwrap().unwrap();
+        let (h, n) = FrameHeader::parse(&[0x82, 0x7e, 0x01, 0x00])
+            .unwrap()
+            .unwrap();
         assert_eq!((h.opcode, h.payload_len, n), (OpCode::Binary, 256, 4));
-        let (h, n) = FrameHeader::parse(&[0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0]).unwrap().unwrap();
+        let (h, n) = FrameHeader::parse(&[0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0])
+            .unwrap()
+            .unwrap();
         assert_eq!((h.payload_len, n), (65536, 10));
         // Fragmented "Hel" "lo" (§5.7).
         let (h, _) = FrameHeader::parse(&[0x01, 0x03]).unwrap().unwrap();
@@ -223,18 +248,28 @@ mod tests {
     #[test]
     fn header_errors() {
         for op in [3u8, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf] {
-            assert_eq!(FrameHeader::parse(&[0x80 | op]), Err(Error::ReservedOpcode(op)));
+            assert_eq!(
+                FrameHeader::parse(&[0x80 | op]),
+                Err(Error::ReservedOpcode(op))
+            );
         }
-        assert_eq!(FrameHeader::parse(&[0x09]), Err(Error::FragmentedControlFrame));
-        assert_eq!(FrameHeader::parse(&[0x89, 126]), Err(Error::ControlFrameTooLong));
+        assert_eq!(
+            FrameHeader::parse(&[0x09]),
+            Err(Error::FragmentedControlFrame)
+        );
+        assert_eq!(
+            FrameHeader::parse(&[0x89, 126]),
+            Err(Error::ControlFrameTooLong)
+        );
         assert_eq!(
             FrameHeader::parse(&[0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 0]),
             Err(Error::InvalidLength)
         );
         // 2^63 - 1 is a legal claim at this layer; limits are the connection's.
-        let (h, _) = FrameHeader::parse(&[0x82, 127, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])
-            .unwrap()
-            .unwrap();
+        let (h, _) =
+            FrameHeader::parse(&[0x82, 127, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])
+                .unwrap()
+                .unwrap();
         assert_eq!(h.payload_len, (1 << 63) - 1);
     }
 

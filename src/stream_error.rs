@@ -72,7 +72,9 @@ impl fmt::Display for StreamError {
             StreamError::Io(e) => write!(f, "transport error: {e}"),
             StreamError::HandshakeTimeout => f.write_str("opening handshake timed out"),
             StreamError::Closed => f.write_str("connection closed"),
-            StreamError::TlsUnsupported => f.write_str("wss:// needs TLS, which this build does not include"),
+            StreamError::TlsUnsupported => {
+                f.write_str("wss:// needs TLS, which this build does not include")
+            }
         }
     }
 }

@@ -77,7 +77,11 @@ impl Utf8Validator {
     pub fn finish(&mut self) -> Result<(), Error> {
         let complete = self.partial_len == 0;
         *self = Self::new();
-        if complete { Ok(()) } else { Err(Error::InvalidUtf8) }
+        if complete {
+            Ok(())
+        } else {
+            Err(Error::InvalidUtf8)
+        }
     }
 }
 
@@ -115,7 +119,12 @@ mod tests {
         assert_eq!(v.feed(&[0xf4]), Ok(()));
         assert_eq!(v.feed(&[0x90]), Err(Error::InvalidUtf8));
         let mut v = Utf8Validator::new();
-        assert_eq!(v.feed(&[0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80]), Err(Error::InvalidUtf8));
+        assert_eq!(
+            v.feed(&[
+                0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80
+            ]),
+            Err(Error::InvalidUtf8)
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The connection state machine against hand-made frames, in both roles.
 
 use bytes::{Bytes, BytesMut};
-use rfc6455::{CloseCode, CloseFrame, Config, Connection, DataKind, Error, Event, Fragment, Role, State, Timer};
+use rfc6455::{
+    CloseCode, CloseFrame, Config, Connection, DataKind, Error, Event, Fragment, Role, State, Timer,
+};
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
@@ -78,7 +80,12 @@ fn close_frame_bytes(code: u16) -> Vec<u8> {
 #[test]
 fn rfc_5_7_masked_hello_to_server() {
     let mut s = server();
-    let (ev, err) = events(&mut s, &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    let (ev, err) = events(
+        &mut s,
+        &[
+            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+        ],
+    );
     assert_eq!(err, None);
     assert_eq!(ev, vec![Event::Text("Hello".into())]);
 }
@@ -110,7 +117,10 @@ fn client_masks_every_frame_with_a_fresh_key() {
     // Decoding with the server gives the text back.
     let mut s = server();
     let (ev, _) = events(&mut s, &out);
-    assert_eq!(ev, vec![Event::Text("Hello".into()), Event::Text("Hello".into())]);
+    assert_eq!(
+        ev,
+        vec![Event::Text("Hello".into()), Event::Text("Hello".into())]
+    );
 }
 
 #[test]
@@ -121,8 +131,18 @@ fn fragmented_message_with_interleaved_ping() {
     input.extend(c2s(0x80, b"lo"));
     let (ev, err) = events(&mut s, &input);
     assert_eq!(err, None);
-    assert_eq!(ev, vec![Event::Ping(Bytes::from_static(b"ping!")), Event::Text("Hello".into())]);
-    assert_eq!(output(&mut s), frame(0x8a, b"ping!", false), "the pong carries the ping's payload");
+    assert_eq!(
+        ev,
+        vec![
+            Event::Ping(Bytes::from_static(b"ping!")),
+            Event::Text("Hello".into())
+        ]
+    );
+    assert_eq!(
+        output(&mut s),
+        frame(0x8a, b"ping!", false),
+        "the pong carries the ping's payload"
+    );
 }
 
 #[test]
@@ -132,7 +152,11 @@ fn masking_direction_is_enforced() {
     assert_eq!(out, close_frame_bytes(1002));
     let (err, out) = error_of(Role::Client, &frame(0x81, b"hi", true));
     assert_eq!(err, Error::MaskedFrame);
-    assert_eq!(&out[..2], &[0x88, 0x82], "the client's close frame is masked");
+    assert_eq!(
+        &out[..2],
+        &[0x88, 0x82],
+        "the client's close frame is masked"
+    );
 }
 
 #[test]
@@ -144,15 +168,33 @@ fn protocol_errors_send_1002() {
         (c2s(0x83, b""), Error::ReservedOpcode(3)),
         (c2s(0x8b, b""), Error::ReservedOpcode(0xb)),
         (c2s(0x80, b"x"), Error::UnexpectedContinuation),
-        ([c2s(0x01, b"a"), c2s(0x81, b"b")].concat(), Error::ExpectedContinuation),
+        (
+            [c2s(0x01, b"a"), c2s(0x81, b"b")].concat(),
+            Error::ExpectedContinuation,
+        ),
         (c2s(0x09, b""), Error::FragmentedControlFrame),
         (c2s(0x89, &[0; 126]), Error::ControlFrameTooLong),
         (c2s(0x88, &[3]), Error::InvalidClosePayload),
-        (c2s(0x88, &1005u16.to_be_bytes()), Error::InvalidCloseCode(1005)),
-        (c2s(0x88, &999u16.to_be_bytes()), Error::InvalidCloseCode(999)),
-        (c2s(0x88, &2999u16.to_be_bytes()), Error::InvalidCloseCode(2999)),
-        (c2s(0x88, &5000u16.to_be_bytes()), Error::InvalidCloseCode(5000)),
-        ([0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0].to_vec(), Error::InvalidLength),
+        (
+            c2s(0x88, &1005u16.to_be_bytes()),
+            Error::InvalidCloseCode(1005),
+        ),
+        (
+            c2s(0x88, &999u16.to_be_bytes()),
+            Error::InvalidCloseCode(999),
+        ),
+        (
+            c2s(0x88, &2999u16.to_be_bytes()),
+            Error::InvalidCloseCode(2999),
+        ),
+        (
+            c2s(0x88, &5000u16.to_be_bytes()),
+            Error::InvalidCloseCode(5000),
+        ),
+        (
+            [0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0].to_vec(),
+            Error::InvalidLength,
+        ),
     ];
     for (input, expected) in cases {
         let (err, out) = error_of(Role::Server, &input);
@@ -184,27 +226,42 @@ fn invalid_utf8_fails_before_the_frame_is_complete() {
     let input = c2s(0x81, &payload);
     let (ev, err) = events(&mut s, &input[..40]);
     assert!(ev.is_empty());
-    assert_eq!(err, Some(Error::InvalidUtf8), "rejected with 960 bytes still to come");
+    assert_eq!(
+        err,
+        Some(Error::InvalidUtf8),
+        "rejected with 960 bytes still to come"
+    );
 }
 
 #[test]
 fn invalid_utf8_fails_at_the_fragment_not_at_the_end() {
     let mut s = server();
-    let (_, err) = events(&mut s, &[c2s(0x01, "κόσμε".as_bytes()), c2s(0x00, &[0xed, 0xa0, 0x80])].concat());
+    let (_, err) = events(
+        &mut s,
+        &[
+            c2s(0x01, "κόσμε".as_bytes()),
+            c2s(0x00, &[0xed, 0xa0, 0x80]),
+        ]
+        .concat(),
+    );
     assert_eq!(err, Some(Error::InvalidUtf8));
 }
 
 #[test]
 fn oversized_claims_fail_from_the_header_without_allocating() {
     let mut s = server();
-    let header = [0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4];
+    let header = [
+        0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4,
+    ];
     let mut buf = BytesMut::from(&header[..]);
     let cap = buf.capacity();
     assert_eq!(s.receive(&mut buf), Err(Error::FrameTooLarge));
     assert_eq!(buf.capacity(), cap, "the buffer was not grown");
     assert_eq!(output(&mut s), close_frame_bytes(1009));
 
-    let config = Config::default().max_frame_size(1000).max_message_size(1500);
+    let config = Config::default()
+        .max_frame_size(1000)
+        .max_message_size(1500);
     let mut s = Connection::new(Role::Server, config.clone());
     let (_, err) = events(&mut s, &c2s(0x82, &[0; 1001])[..8]);
     assert_eq!(err, Some(Error::FrameTooLarge));
@@ -233,7 +290,13 @@ fn server_answers_a_close_and_then_closes_the_transport() {
     let mut payload = 4000u16.to_be_bytes().to_vec();
     payload.extend_from_slice(b"bye");
     let (ev, _) = events(&mut s, &c2s(0x88, &payload));
-    assert_eq!(ev, vec![Event::Close(Some(CloseFrame { code: CloseCode::new(4000), reason: "bye".into() }))]);
+    assert_eq!(
+        ev,
+        vec![Event::Close(Some(CloseFrame {
+            code: CloseCode::new(4000),
+            reason: "bye".into()
+        }))]
+    );
     assert_eq!(s.state(), State::Closed);
     assert!(!s.should_close_transport(), "the echo is not written yet");
     assert_eq!(output(&mut s), close_frame_bytes(4000));
@@ -261,7 +324,13 @@ fn client_initiated_close_handshake() {
     let sent = output(&mut c);
     let mut s = server();
     let (ev, _) = events(&mut s, &sent);
-    assert_eq!(ev, vec![Event::Close(Some(CloseFrame { code: CloseCode::NORMAL, reason: "done".into() }))]);
+    assert_eq!(
+        ev,
+        vec![Event::Close(Some(CloseFrame {
+            code: CloseCode::NORMAL,
+            reason: "done".into()
+        }))]
+    );
     // Data the server sent before it saw the close still arrives.
     let mut back = frame(0x82, b"in flight", false);
     back.extend(output(&mut s));
@@ -269,8 +338,14 @@ fn client_initiated_close_handshake() {
     assert_eq!(ev[0], Event::Binary(Bytes::from_static(b"in flight")));
     assert!(matches!(ev[1], Event::Close(Some(ref f)) if f.code == CloseCode::NORMAL));
     assert_eq!(c.state(), State::Closed);
-    assert!(s.should_close_transport(), "the server closes the TCP connection first");
-    assert!(!c.should_close_transport(), "the client waits for the server");
+    assert!(
+        s.should_close_transport(),
+        "the server closes the TCP connection first"
+    );
+    assert!(
+        !c.should_close_transport(),
+        "the client waits for the server"
+    );
     assert!(c.close_timer_needed());
     assert_eq!(c.receive_eof(), Ok(()));
     assert!(c.should_close_transport());
@@ -292,7 +367,10 @@ fn peer_vanishing_mid_message_is_abnormal_closure() {
     let (ev, err) = events(&mut s, &input[..100]);
     assert!(ev.is_empty() && err.is_none());
     assert_eq!(s.receive_eof(), Err(Error::AbnormalClosure));
-    assert_eq!(Error::AbnormalClosure.close_code(), Some(CloseCode::ABNORMAL));
+    assert_eq!(
+        Error::AbnormalClosure.close_code(),
+        Some(CloseCode::ABNORMAL)
+    );
     assert_eq!(s.pending_output(), 0, "nothing is sent to a vanished peer");
 }
 
@@ -300,16 +378,30 @@ fn peer_vanishing_mid_message_is_abnormal_closure() {
 fn local_misuse_is_distinct_and_harmless() {
     let mut s = server();
     assert_eq!(s.send_ping(vec![0; 126]), Err(Error::ControlPayloadTooLong));
-    assert_eq!(s.close(CloseCode::ABNORMAL, ""), Err(Error::InvalidCloseToSend));
-    assert_eq!(s.close(CloseCode::NORMAL, &"x".repeat(124)), Err(Error::InvalidCloseToSend));
+    assert_eq!(
+        s.close(CloseCode::ABNORMAL, ""),
+        Err(Error::InvalidCloseToSend)
+    );
+    assert_eq!(
+        s.close(CloseCode::NORMAL, &"x".repeat(124)),
+        Err(Error::InvalidCloseToSend)
+    );
     s.send_fragment(DataKind::Text, "a", false).unwrap();
     assert_eq!(s.send_text("b"), Err(Error::FragmentOutOfOrder));
-    assert_eq!(s.send_fragment(DataKind::Binary, "b", true), Err(Error::FragmentOutOfOrder));
+    assert_eq!(
+        s.send_fragment(DataKind::Binary, "b", true),
+        Err(Error::FragmentOutOfOrder)
+    );
     s.send_ping("between").unwrap();
     s.send_fragment(DataKind::Text, "b", true).unwrap();
     assert_eq!(s.state(), State::Open);
     let out = output(&mut s);
-    let expected = [frame(0x01, b"a", false), frame(0x89, b"between", false), frame(0x80, b"b", false)].concat();
+    let expected = [
+        frame(0x01, b"a", false),
+        frame(0x89, b"between", false),
+        frame(0x80, b"b", false),
+    ]
+    .concat();
     assert_eq!(out, expected);
 }
 
@@ -321,9 +413,21 @@ fn streaming_mode_delivers_fragments() {
     assert_eq!(
         ev,
         vec![
-            Event::Fragment(Fragment { kind: DataKind::Text, payload: Bytes::from_static(b"Hel"), fin: false }),
-            Event::Fragment(Fragment { kind: DataKind::Text, payload: Bytes::from_static(b"lo"), fin: true }),
-            Event::Fragment(Fragment { kind: DataKind::Binary, payload: Bytes::from_static(b"bin"), fin: true }),
+            Event::Fragment(Fragment {
+                kind: DataKind::Text,
+                payload: Bytes::from_static(b"Hel"),
+                fin: false
+            }),
+            Event::Fragment(Fragment {
+                kind: DataKind::Text,
+                payload: Bytes::from_static(b"lo"),
+                fin: true
+            }),
+            Event::Fragment(Fragment {
+                kind: DataKind::Binary,
+                payload: Bytes::from_static(b"bin"),
+                fin: true
+            }),
         ]
     );
 }
@@ -339,7 +443,10 @@ fn keepalive_timeout_fails_with_1011() {
     assert_eq!(s.handle_timeout(Timer::Keepalive), Ok(()));
     s.send_keepalive().unwrap();
     output(&mut s);
-    assert_eq!(s.handle_timeout(Timer::Keepalive), Err(Error::KeepaliveTimeout));
+    assert_eq!(
+        s.handle_timeout(Timer::Keepalive),
+        Err(Error::KeepaliveTimeout)
+    );
     assert_eq!(output(&mut s), close_frame_bytes(1011));
     assert!(s.should_close_transport());
 }
@@ -358,7 +465,11 @@ fn large_server_payloads_are_queued_by_reference() {
     s.send_binary(payload.clone()).unwrap();
     let chunks: Vec<&[u8]> = s.output_chunks().collect();
     assert_eq!(chunks.len(), 2, "header and payload");
-    assert_eq!(chunks[1].as_ptr(), payload.as_ptr(), "the payload is not copied");
+    assert_eq!(
+        chunks[1].as_ptr(),
+        payload.as_ptr(),
+        "the payload is not copied"
+    );
     assert_eq!(s.pending_output(), 10 + 100_000);
     s.advance_output(5);
     assert_eq!(s.output_chunks().next().unwrap().len(), 5);

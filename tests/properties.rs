@@ -6,7 +6,12 @@ use rfc6455::{CloseCode, Config, Connection, DataKind, Error, Event, Message, Ro
 
 /// Feeds `input` in pieces cut at `cuts` and records every event, the error
 /// if any, and the output the connection queued.
-fn run(role: Role, config: &Config, input: &[u8], cuts: &[usize]) -> (Vec<Event>, Option<Error>, Vec<u8>) {
+fn run(
+    role: Role,
+    config: &Config,
+    input: &[u8],
+    cuts: &[usize],
+) -> (Vec<Event>, Option<Error>, Vec<u8>) {
     let mut conn = Connection::new(role, config.clone());
     conn.set_mask_seed([7; 32]);
     let mut buf = BytesMut::new();
@@ -55,34 +60,48 @@ fn run(role: Role, config: &Config, input: &[u8], cuts: &[usize]) -> (Vec<Event>
 /// Frames that are mostly well formed, so that the interesting states are reached.
 fn frame_bytes(masked: bool) -> impl Strategy<Value = Vec<u8>> {
     let first = prop_oneof![
-        Just(0x81u8), Just(0x82), Just(0x01), Just(0x02), Just(0x00), Just(0x80),
-        Just(0x88), Just(0x89), Just(0x8a), any::<u8>(),
+        Just(0x81u8),
+        Just(0x82),
+        Just(0x01),
+        Just(0x02),
+        Just(0x00),
+        Just(0x80),
+        Just(0x88),
+        Just(0x89),
+        Just(0x8a),
+        any::<u8>(),
     ];
     let payload = prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..10),
         ".{0,20}".prop_map(String::into_bytes),
         proptest::collection::vec(any::<u8>(), 120..300),
     ];
-    (first, payload, any::<[u8; 4]>(), proptest::bool::weighted(0.05)).prop_map(move |(first, payload, key, wrong)| {
-        // Now and then a frame masked the wrong way round.
-        let masked = masked != wrong;
-        let mut out = vec![first];
-        let bit = if masked { 0x80 } else { 0 };
-        match payload.len() {
-            n @ 0..=125 => out.push(bit | n as u8),
-            n => {
-                out.push(bit | 126);
-                out.extend_from_slice(&(n as u16).to_be_bytes());
+    (
+        first,
+        payload,
+        any::<[u8; 4]>(),
+        proptest::bool::weighted(0.05),
+    )
+        .prop_map(move |(first, payload, key, wrong)| {
+            // Now and then a frame masked the wrong way round.
+            let masked = masked != wrong;
+            let mut out = vec![first];
+            let bit = if masked { 0x80 } else { 0 };
+            match payload.len() {
+                n @ 0..=125 => out.push(bit | n as u8),
+                n => {
+                    out.push(bit | 126);
+                    out.extend_from_slice(&(n as u16).to_be_bytes());
+                }
             }
-        }
-        if masked {
-            out.extend_from_slice(&key);
-            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-        } else {
-            out.extend_from_slice(&payload);
-        }
-        out
-    })
+            if masked {
+                out.extend_from_slice(&key);
+                out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+            } else {
+                out.extend_from_slice(&payload);
+            }
+            out
+        })
 }
 
 fn stream(masked: bool) -> impl Strategy<Value = Vec<u8>> {

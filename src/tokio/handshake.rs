@@ -20,13 +20,18 @@ async fn with_deadline<T>(
     work: impl core::future::Future<Output = Result<T, StreamError>>,
 ) -> Result<T, StreamError> {
     match options.handshake_timeout {
-        Some(limit) => tokio::time::timeout(limit, work).await.map_err(|_| StreamError::HandshakeTimeout)?,
+        Some(limit) => tokio::time::timeout(limit, work)
+            .await
+            .map_err(|_| StreamError::HandshakeTimeout)?,
         None => work.await,
     }
 }
 
 /// Reads once into `buf`; end of stream is an error during the handshake.
-async fn read_some<S: AsyncRead + Unpin>(io: &mut S, buf: &mut BytesMut) -> Result<(), StreamError> {
+async fn read_some<S: AsyncRead + Unpin>(
+    io: &mut S,
+    buf: &mut BytesMut,
+) -> Result<(), StreamError> {
     buf.reserve(READ_CHUNK);
     if io.read_buf(buf).await? == 0 {
         return Err(StreamError::Io(std::io::ErrorKind::UnexpectedEof.into()));
@@ -40,7 +45,9 @@ async fn read_some<S: AsyncRead + Unpin>(io: &mut S, buf: &mut BytesMut) -> Resu
 /// # Errors
 /// A malformed request (answered with its status), a transport error, or the
 /// handshake timeout.
-pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(io: S) -> Result<WebSocketStream<S>, StreamError> {
+pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
+    io: S,
+) -> Result<WebSocketStream<S>, StreamError> {
     accept_with(io, Options::default(), |_| Ok(Accept::new())).await
 }
 
@@ -51,7 +58,11 @@ pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(io: S) -> Result<WebSocke
 ///
 /// # Errors
 /// As [`accept`], plus the refusal `decide` returned.
-pub async fn accept_with<S, F>(io: S, options: Options, decide: F) -> Result<WebSocketStream<S>, StreamError>
+pub async fn accept_with<S, F>(
+    io: S,
+    options: Options,
+    decide: F,
+) -> Result<WebSocketStream<S>, StreamError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
@@ -59,7 +70,8 @@ where
     let mut io = io;
     let mut buf = BytesMut::new();
     let outcome = with_deadline(&options, async {
-        let mut parser = ServerHandshake::new(&options.config).extensions(options.extensions.clone());
+        let mut parser =
+            ServerHandshake::new(&options.config).extensions(options.extensions.clone());
         let request = loop {
             match parser.parse(&mut buf) {
                 Ok(Some(request)) => break request,
@@ -72,10 +84,15 @@ where
     .await;
     let refusal = match outcome {
         Ok(Ok(accepted)) => {
-            with_deadline(&options, async { Ok(io.write_all(&accepted.response).await?) }).await?;
+            with_deadline(&options, async {
+                Ok(io.write_all(&accepted.response).await?)
+            })
+            .await?;
             let protocol = accepted.protocol.clone();
             let conn = accepted.into_connection(options.config.clone());
-            return Ok(WebSocketStream::from_parts(io, conn, buf, options, protocol));
+            return Ok(WebSocketStream::from_parts(
+                io, conn, buf, options, protocol,
+            ));
         }
         Ok(Err(e)) => e,
         Err(other) => return Err(other),
@@ -112,9 +129,16 @@ pub async fn connect_with(
     if request.is_tls() {
         return Err(StreamError::TlsUnsupported);
     }
-    let host = request.host().trim_start_matches('[').trim_end_matches(']').to_owned();
+    let host = request
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
     let port = request.port();
-    let tcp = with_deadline(&options, async { Ok(TcpStream::connect((host.as_str(), port)).await?) }).await?;
+    let tcp = with_deadline(&options, async {
+        Ok(TcpStream::connect((host.as_str(), port)).await?)
+    })
+    .await?;
     tcp.set_nodelay(true)?;
     client(tcp, request, options).await
 }
@@ -148,5 +172,8 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
     // (`WebSocketStream::connection().extensions()`).
     let negotiated = core::mem::take(&mut response.negotiated);
     let conn = Connection::with_extensions(Role::Client, options.config.clone(), negotiated);
-    Ok((WebSocketStream::from_parts(io, conn, buf, options, protocol), response))
+    Ok((
+        WebSocketStream::from_parts(io, conn, buf, options, protocol),
+        response,
+    ))
 }

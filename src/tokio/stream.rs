@@ -7,12 +7,12 @@ use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
 
 use bytes::BytesMut;
-use std::boxed::Box;
-use std::string::String;
 use futures_core::Stream;
 use futures_sink::Sink;
 use futures_util::StreamExt;
 use futures_util::stream::{SplitSink, SplitStream};
+use std::boxed::Box;
+use std::string::String;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
@@ -76,7 +76,13 @@ impl<S> core::fmt::Debug for WebSocketStream<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// Wraps a transport on which the handshake is complete. `leftover` holds
     /// bytes read past the handshake, which belong to the connection.
-    pub fn from_parts(io: S, conn: Connection, leftover: BytesMut, options: Options, protocol: Option<String>) -> Self {
+    pub fn from_parts(
+        io: S,
+        conn: Connection,
+        leftover: BytesMut,
+        options: Options,
+        protocol: Option<String>,
+    ) -> Self {
         let mut ws = WebSocketStream {
             io,
             conn,
@@ -91,8 +97,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         let now = Instant::now();
         if ws.options.keepalive.is_some() || ws.options.idle_timeout.is_some() {
             ws.timers = Some(Box::new(Timers {
-                keepalive: ws.options.keepalive.map(|k| (Box::pin(tokio::time::sleep_until(now + k.interval)), false)),
-                idle: ws.options.idle_timeout.map(|d| (Box::pin(tokio::time::sleep_until(now + d)), now)),
+                keepalive: ws
+                    .options
+                    .keepalive
+                    .map(|k| (Box::pin(tokio::time::sleep_until(now + k.interval)), false)),
+                idle: ws
+                    .options
+                    .idle_timeout
+                    .map(|d| (Box::pin(tokio::time::sleep_until(now + d)), now)),
                 close: None,
             }));
         }
@@ -135,7 +147,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         while let Some(item) = self.next().await {
             match item {
                 Ok(_) => {}
-                Err(StreamError::Protocol(Error::AbnormalClosure)) if self.conn.state() == State::Closed => break,
+                Err(StreamError::Protocol(Error::AbnormalClosure))
+                    if self.conn.state() == State::Closed =>
+                {
+                    break;
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -195,9 +211,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
 
     /// Fires elapsed timers into the connection.
     fn poll_timers(&mut self, cx: &mut Context<'_>) -> Result<(), Error> {
-        if self.conn.close_timer_needed() && self.timers.as_ref().is_none_or(|t| t.close.is_none()) {
+        if self.conn.close_timer_needed() && self.timers.as_ref().is_none_or(|t| t.close.is_none())
+        {
             let deadline = Instant::now() + self.options.close_timeout;
-            let timers = self.timers.get_or_insert_with(|| Box::new(Timers { keepalive: None, idle: None, close: None }));
+            let timers = self.timers.get_or_insert_with(|| {
+                Box::new(Timers {
+                    keepalive: None,
+                    idle: None,
+                    close: None,
+                })
+            });
             timers.close = Some(Box::pin(tokio::time::sleep_until(deadline)));
         }
         let Some(timers) = self.timers.as_mut() else {
@@ -214,7 +237,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         }
         if let Some((sleep, since)) = timers.idle.as_mut() {
             if sleep.as_mut().poll(cx).is_ready() {
-                let deadline = *since + self.options.idle_timeout.expect("idle timer set from options");
+                let deadline = *since
+                    + self
+                        .options
+                        .idle_timeout
+                        .expect("idle timer set from options");
                 if deadline > Instant::now() {
                     sleep.as_mut().reset(deadline);
                     let _ = sleep.as_mut().poll(cx);
@@ -224,12 +251,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             }
         }
         if let Some((sleep, awaiting)) = timers.keepalive.as_mut() {
-            let k = self.options.keepalive.expect("keepalive timer set from options");
+            let k = self
+                .options
+                .keepalive
+                .expect("keepalive timer set from options");
             while sleep.as_mut().poll(cx).is_ready() {
                 if *awaiting {
                     self.conn.handle_timeout(Timer::Keepalive)?;
                     *awaiting = false;
-                    sleep.as_mut().reset(Instant::now() + k.interval.saturating_sub(k.timeout));
+                    sleep
+                        .as_mut()
+                        .reset(Instant::now() + k.interval.saturating_sub(k.timeout));
                 } else {
                     self.conn.send_keepalive()?;
                     *awaiting = true;
@@ -256,7 +288,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         Poll::Ready(())
     }
 
-    fn poll_next_message(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, StreamError>>> {
+    fn poll_next_message(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, StreamError>>> {
         loop {
             if self.finished {
                 return Poll::Ready(None);
@@ -297,7 +332,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                     continue;
                 }
                 // A peer that sends pings but does not read gets no more reads.
-                Poll::Pending if self.conn.pending_output() > self.options.write_buffer_size => return Poll::Pending,
+                Poll::Pending if self.conn.pending_output() > self.options.write_buffer_size => {
+                    return Poll::Pending;
+                }
                 Poll::Pending => {}
             }
             if self.conn.should_close_transport() {

@@ -1,0 +1,606 @@
+//! The tokio adapter over real loopback sockets.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use rfc6455::handshake::{Accept, ClientRequest, HandshakeError};
+use rfc6455::tokio::{Keepalive, Options, WebSocketStream, accept_with, connect, connect_with};
+use rfc6455::{CloseCode, CloseFrame, DataKind, Error, Fragment, Message, StreamError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Upper bound for anything a test waits on; never a synchronisation point.
+const LIMIT: Duration = Duration::from_secs(20);
+
+async fn listener() -> (TcpListener, String) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", l.local_addr().unwrap());
+    (l, url)
+}
+
+/// Starts an echo server on the tokio adapter; returns its URL.
+async fn echo_server(options: Options) -> String {
+    let (l, url) = listener().await;
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = l.accept().await.unwrap();
+            let options = options.clone();
+            tokio::spawn(async move {
+                let Ok(mut ws) = accept_with(tcp, options, |_| Ok(Accept::new())).await else {
+                    return;
+                };
+                while let Some(Ok(m)) = ws.next().await {
+                    if matches!(
+                        m,
+                        Message::Text(_) | Message::Binary(_) | Message::Fragment(_)
+                    ) && ws.send(m).await.is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+/// A raw TCP peer that has completed a client handshake; also returns what
+/// arrived right after the response.
+async fn raw_client(url: &str) -> (TcpStream, Vec<u8>) {
+    let addr = url.trim_start_matches("ws://").trim_end_matches('/');
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    let (req, mut hs) = ClientRequest::new(url)
+        .unwrap()
+        .build(&Default::default())
+        .unwrap();
+    tcp.write_all(&req).await.unwrap();
+    let mut buf = bytes::BytesMut::new();
+    loop {
+        if hs.parse(&mut buf).unwrap().is_some() {
+            return (tcp, buf.to_vec());
+        }
+        tcp.read_buf(&mut buf).await.unwrap();
+    }
+}
+
+/// A masked client frame.
+fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
+    let key = [1, 2, 3, 4];
+    let mut out = vec![first];
+    match payload.len() {
+        n @ 0..=125 => out.push(0x80 | n as u8),
+        n @ 126..=0xffff => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&key);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    out
+}
+
+async fn read_to_end((tcp, early): &mut (TcpStream, Vec<u8>)) -> Vec<u8> {
+    let mut out = std::mem::take(early);
+    tokio::time::timeout(LIMIT, tcp.read_to_end(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn echo_of_every_size() {
+    let url = echo_server(Options::default()).await;
+    let (mut ws, _) = connect(&url).await.unwrap();
+    for size in [0usize, 1, 125, 126, 127, 65535, 65536, 1 << 20, 4 << 20] {
+        let binary = Bytes::from((0..size).map(|i| (i * 31 % 251) as u8).collect::<Vec<_>>());
+        ws.send(Message::Binary(binary.clone())).await.unwrap();
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            Message::Binary(binary),
+            "binary of {size}"
+        );
+        let text: String = "aé€😀".chars().cycle().take(size / 3).collect();
+        ws.send(Message::text(text.clone())).await.unwrap();
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            Message::text(text),
+            "text of about {size}"
+        );
+    }
+    ws.close(CloseCode::NORMAL, "done").await.unwrap();
+}
+
+#[tokio::test]
+async fn fragmented_messages_and_streaming() {
+    let url = echo_server(Options::default()).await;
+    let (mut ws, _) = connect(&url).await.unwrap();
+    for (i, piece) in ["Hel", "lo ", "wor", "ld"].into_iter().enumerate() {
+        ws.feed(Message::Fragment(Fragment {
+            kind: DataKind::Text,
+            payload: Bytes::from(piece),
+            fin: i == 3,
+        }))
+        .await
+        .unwrap();
+        ws.feed(Message::Ping(Bytes::from_static(b"between")))
+            .await
+            .unwrap();
+    }
+    ws.flush().await.unwrap();
+    let mut pongs = 0;
+    loop {
+        match ws.next().await.unwrap().unwrap() {
+            Message::Pong(p) => {
+                assert_eq!(&p[..], b"between");
+                pongs += 1;
+            }
+            Message::Text(t) => {
+                assert_eq!(t, "Hello world");
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // Pongs to the pings sent between fragments may arrive before or after the message.
+    while pongs < 4 {
+        assert!(matches!(
+            ws.next().await.unwrap().unwrap(),
+            Message::Pong(_)
+        ));
+        pongs += 1;
+    }
+    // In streaming mode both ends see fragments one by one: the server echoes
+    // each as it arrives, and the client receives them as fragments.
+    let streaming = Options::default().config(rfc6455::Config::default().fragments(true));
+    let url = echo_server(streaming.clone()).await;
+    let (mut ws, _) = connect_with(ClientRequest::new(&url).unwrap(), streaming)
+        .await
+        .unwrap();
+    for i in 0..3u8 {
+        let f = Fragment {
+            kind: DataKind::Binary,
+            payload: Bytes::from(vec![i; 100_000]),
+            fin: i == 2,
+        };
+        ws.send(Message::Fragment(f)).await.unwrap();
+    }
+    for i in 0..3u8 {
+        let Message::Fragment(f) = ws.next().await.unwrap().unwrap() else {
+            panic!("a fragment")
+        };
+        assert_eq!(
+            f,
+            Fragment {
+                kind: DataKind::Binary,
+                payload: Bytes::from(vec![i; 100_000]),
+                fin: i == 2
+            }
+        );
+    }
+}
+
+#[tokio::test]
+async fn ping_is_answered_by_the_core() {
+    let url = echo_server(Options::default()).await;
+    let (mut ws, _) = connect(&url).await.unwrap();
+    ws.send(Message::Ping(Bytes::from_static(b"are you there")))
+        .await
+        .unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::Pong(Bytes::from_static(b"are you there"))
+    );
+}
+
+#[tokio::test]
+async fn close_initiated_by_the_client() {
+    let (l, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = l.accept().await.unwrap();
+        let mut ws = accept_with(tcp, Options::default(), |_| Ok(Accept::new()))
+            .await
+            .unwrap();
+        let mut seen = None;
+        while let Some(m) = ws.next().await {
+            if let Message::Close(frame) = m.unwrap() {
+                seen = frame;
+            }
+        }
+        seen
+    });
+    let (mut ws, _) = connect(&url).await.unwrap();
+    tokio::time::timeout(LIMIT, ws.close(CloseCode::new(4000), "client done"))
+        .await
+        .unwrap()
+        .unwrap();
+    let seen = server.await.unwrap();
+    assert_eq!(
+        seen,
+        Some(CloseFrame {
+            code: CloseCode::new(4000),
+            reason: "client done".into()
+        })
+    );
+}
+
+#[tokio::test]
+async fn close_initiated_by_the_server() {
+    let (l, url) = listener().await;
+    tokio::spawn(async move {
+        let (tcp, _) = l.accept().await.unwrap();
+        let mut ws = accept_with(tcp, Options::default(), |_| Ok(Accept::new()))
+            .await
+            .unwrap();
+        ws.close(CloseCode::GOING_AWAY, "shutting down")
+            .await
+            .unwrap();
+    });
+    let (mut ws, _) = connect(&url).await.unwrap();
+    let m = tokio::time::timeout(LIMIT, ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        m,
+        Message::Close(Some(CloseFrame {
+            code: CloseCode::GOING_AWAY,
+            reason: "shutting down".into()
+        }))
+    );
+    assert!(
+        tokio::time::timeout(LIMIT, ws.next())
+            .await
+            .unwrap()
+            .is_none(),
+        "the stream ends after the handshake"
+    );
+}
+
+#[tokio::test]
+async fn peer_vanishing_mid_message_is_abnormal_closure() {
+    let (l, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = l.accept().await.unwrap();
+        let mut ws = accept_with(tcp, Options::default(), |_| Ok(Accept::new()))
+            .await
+            .unwrap();
+        ws.next().await.unwrap()
+    });
+    let mut raw = raw_client(&url).await;
+    raw.0
+        .write_all(&masked(0x82, &[0; 1000])[..500])
+        .await
+        .unwrap();
+    drop(raw);
+    let err = tokio::time::timeout(LIMIT, server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(err, StreamError::Protocol(Error::AbnormalClosure)),
+        "{err:?}"
+    );
+    assert_eq!(err.close_code(), Some(CloseCode::ABNORMAL));
+}
+
+/// Sends `input` from a raw client and returns what the server wrote back
+/// until it closed, and the server's error.
+async fn bad_input(input: Vec<u8>, options: Options) -> (Vec<u8>, StreamError) {
+    let (l, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = l.accept().await.unwrap();
+        let mut ws = accept_with(tcp, options, |_| Ok(Accept::new()))
+            .await
+            .unwrap();
+        loop {
+            match ws.next().await {
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return e,
+                None => panic!("ended without an error"),
+            }
+        }
+    });
+    let mut raw = raw_client(&url).await;
+    raw.0.write_all(&input).await.unwrap();
+    let back = read_to_end(&mut raw).await;
+    (back, server.await.unwrap())
+}
+
+#[tokio::test]
+async fn bad_input_gets_its_close_code_and_the_transport_closes() {
+    let unmasked = vec![0x81, 0x02, b'h', b'i'];
+    let (back, err) = bad_input(unmasked, Options::default()).await;
+    assert_eq!(back, [0x88, 0x02, 0x03, 0xea], "close 1002, then EOF");
+    assert_eq!(err.close_code(), Some(CloseCode::PROTOCOL_ERROR));
+
+    let (back, err) = bad_input(masked(0x81, &[b'a', 0xff]), Options::default()).await;
+    assert_eq!(back, [0x88, 0x02, 0x03, 0xef], "close 1007");
+    assert!(matches!(err, StreamError::Protocol(Error::InvalidUtf8)));
+
+    let small = Options::default().config(rfc6455::Config::default().max_message_size(1000));
+    let (back, err) = bad_input(masked(0x82, &[0; 1001])[..14].to_vec(), small).await;
+    assert_eq!(
+        back,
+        [0x88, 0x02, 0x03, 0xf1],
+        "close 1009 from the header alone"
+    );
+    assert!(matches!(err, StreamError::Protocol(Error::MessageTooLarge)));
+}
+
+#[tokio::test]
+async fn handshake_refusals_get_their_status() {
+    let (l, url) = listener().await;
+    let addr = url
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .to_owned();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = l.accept().await.unwrap();
+            tokio::spawn(async move {
+                let _ = accept_with(tcp, Options::default(), |req| {
+                    req.check_origin(&["https://good.example"])?;
+                    Ok(Accept::new())
+                })
+                .await;
+            });
+        }
+    });
+    let base = "Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    let cases = [
+        (format!("GET / HTTP/1.1\r\n{base}Sec-WebSocket-Version: 13\r\nOrigin: https://evil.example\r\n\r\n"), "403"),
+        (format!("GET / HTTP/1.1\r\n{base}Sec-WebSocket-Version: 8\r\n\r\n"), "426"),
+        (format!("POST / HTTP/1.1\r\n{base}Sec-WebSocket-Version: 13\r\n\r\n"), "405"),
+        ("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n".to_owned(), "400"),
+        (format!("GET / HTTP/1.1\r\nX-Big: {}\r\n", "a".repeat(40_000)), "431"),
+    ];
+    for (request, status) in cases {
+        let mut tcp = (TcpStream::connect(&addr).await.unwrap(), Vec::new());
+        tcp.0.write_all(request.as_bytes()).await.unwrap();
+        let back = String::from_utf8(read_to_end(&mut tcp).await).unwrap();
+        assert!(
+            back.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{status}: {back}"
+        );
+        if status == "426" {
+            assert!(back.contains("Sec-WebSocket-Version: 13\r\n"));
+        }
+    }
+    // The client sees a refusal as the status it got.
+    let request = ClientRequest::new(&url)
+        .unwrap()
+        .header("Origin", "https://evil.example");
+    let err = connect_with(request, Options::default()).await.unwrap_err();
+    assert_eq!(
+        err.handshake(),
+        Some(&HandshakeError::UnexpectedStatus(403))
+    );
+}
+
+#[tokio::test]
+async fn stalled_handshake_times_out() {
+    let (l, url) = listener().await;
+    let addr = url
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .to_owned();
+    let server = tokio::spawn(async move {
+        let (tcp, _) = l.accept().await.unwrap();
+        let options = Options::default().handshake_timeout(Some(Duration::from_millis(200)));
+        accept_with(tcp, options, |_| Ok(Accept::new()))
+            .await
+            .unwrap_err()
+    });
+    let mut tcp = TcpStream::connect(&addr).await.unwrap();
+    tcp.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+    let err = tokio::time::timeout(LIMIT, server).await.unwrap().unwrap();
+    assert!(matches!(err, StreamError::HandshakeTimeout), "{err:?}");
+}
+
+#[tokio::test]
+async fn keepalive_without_pong_fails_with_1011() {
+    let keepalive = Keepalive {
+        interval: Duration::from_millis(50),
+        timeout: Duration::from_millis(100),
+    };
+    let (l, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = l.accept().await.unwrap();
+        let mut ws = accept_with(tcp, Options::default().keepalive(keepalive), |_| {
+            Ok(Accept::new())
+        })
+        .await
+        .unwrap();
+        loop {
+            if let Err(e) = ws.next().await.expect("an error before the end") {
+                return e;
+            }
+        }
+    });
+    // A peer that never answers: it reads the ping and the close, and says nothing.
+    let mut raw = raw_client(&url).await;
+    let back = read_to_end(&mut raw).await;
+    assert_eq!(&back[..2], [0x89, 0x00], "a keepalive ping");
+    assert_eq!(&back[2..], [0x88, 0x02, 0x03, 0xf3], "then close 1011");
+    assert!(matches!(
+        server.await.unwrap(),
+        StreamError::Protocol(Error::KeepaliveTimeout)
+    ));
+}
+
+#[tokio::test]
+async fn keepalive_answered_keeps_the_connection() {
+    let keepalive = Keepalive {
+        interval: Duration::from_millis(30),
+        timeout: Duration::from_millis(500),
+    };
+    let url = echo_server(Options::default().keepalive(keepalive)).await;
+    let (mut ws, _) = connect(&url).await.unwrap();
+    // The client stream answers pings while it is polled; after a few, the
+    // connection still echoes.
+    let mut pings = 0;
+    while pings < 3 {
+        if let Message::Ping(_) = ws.next().await.unwrap().unwrap() {
+            pings += 1;
+        }
+    }
+    ws.send(Message::text("still here")).await.unwrap();
+    loop {
+        match ws.next().await.unwrap().unwrap() {
+            Message::Text(t) => break assert_eq!(t, "still here"),
+            Message::Ping(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn idle_timeout_closes_with_1001() {
+    let (l, url) = listener().await;
+    tokio::spawn(async move {
+        let (tcp, _) = l.accept().await.unwrap();
+        let options = Options::default().idle_timeout(Duration::from_millis(100));
+        let mut ws = accept_with(tcp, options, |_| Ok(Accept::new()))
+            .await
+            .unwrap();
+        while ws.next().await.is_some() {}
+    });
+    let mut raw = raw_client(&url).await;
+    assert_eq!(read_to_end(&mut raw).await, [0x88, 0x02, 0x03, 0xe9]);
+}
+
+#[tokio::test]
+async fn close_timeout_drops_a_silent_peer() {
+    let (l, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = l.accept().await.unwrap();
+        let options = Options::default().close_timeout(Duration::from_millis(100));
+        let mut ws = accept_with(tcp, options, |_| Ok(Accept::new()))
+            .await
+            .unwrap();
+        ws.connection();
+        tokio::time::timeout(LIMIT, ws.close(CloseCode::NORMAL, ""))
+            .await
+            .expect("the close deadline ends the wait")
+    });
+    let mut raw = raw_client(&url).await;
+    // The peer never answers the close; the server drops the transport.
+    assert_eq!(read_to_end(&mut raw).await, [0x88, 0x02, 0x03, 0xe8]);
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn next_is_cancel_safe_mid_frame() {
+    let (l, url) = listener().await;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(async move {
+        let (tcp, _) = l.accept().await.unwrap();
+        let mut ws: WebSocketStream<TcpStream> =
+            accept_with(tcp, Options::default(), |_| Ok(Accept::new()))
+                .await
+                .unwrap();
+        // Cancel reads until the core holds a partially received frame.
+        while ws.connection().bytes_needed(0) == 0 {
+            assert!(
+                tokio::time::timeout(Duration::from_millis(5), ws.next())
+                    .await
+                    .is_err()
+            );
+        }
+        tx.send(()).unwrap();
+        ws.next().await.unwrap().unwrap()
+    });
+    let mut raw = raw_client(&url).await;
+    let frame = masked(0x82, &(0..100_000u32).map(|i| i as u8).collect::<Vec<_>>());
+    raw.0.write_all(&frame[..50_000]).await.unwrap();
+    rx.await.unwrap();
+    raw.0.write_all(&frame[50_000..]).await.unwrap();
+    let m = tokio::time::timeout(LIMIT, server).await.unwrap().unwrap();
+    assert_eq!(
+        m,
+        Message::binary((0..100_000u32).map(|i| i as u8).collect::<Vec<_>>())
+    );
+}
+
+#[tokio::test]
+async fn sending_waits_when_the_peer_does_not_read() {
+    let (l, url) = listener().await;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let (tcp, _) = l.accept().await.unwrap();
+        let mut ws = accept_with(tcp, Options::default(), |_| Ok(Accept::new()))
+            .await
+            .unwrap();
+        // Read nothing until told to.
+        rx.await.unwrap();
+        while let Some(Ok(_)) = ws.next().await {}
+    });
+    let options = Options::default().write_buffer_size(64 << 10);
+    let (mut ws, _) = connect_with(ClientRequest::new(&url).unwrap(), options)
+        .await
+        .unwrap();
+    let payload = Bytes::from(vec![0u8; 16 << 10]);
+    let mut sent = 0usize;
+    // Feed until the sink stops accepting: the socket buffers fill, then the queue.
+    while let Ok(fed) = tokio::time::timeout(
+        Duration::from_millis(300),
+        ws.feed(Message::Binary(payload.clone())),
+    )
+    .await
+    {
+        fed.unwrap();
+        sent += 1;
+        assert!(
+            ws.connection().pending_output() < (64 << 10) + (17 << 10),
+            "the queue stays bounded"
+        );
+        assert!(sent < 100_000, "never blocked");
+    }
+    assert!(ws.connection().pending_output() >= 64 << 10);
+    tx.send(()).unwrap();
+    tokio::time::timeout(LIMIT, ws.send(Message::text("after")))
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn split_halves_work_from_different_tasks() {
+    let url = echo_server(Options::default()).await;
+    let (ws, _) = connect(&url).await.unwrap();
+    let (mut sink, mut stream) = ws.split();
+    let writer = tokio::spawn(async move {
+        for i in 0..1000u32 {
+            sink.feed(Message::text(i.to_string())).await.unwrap();
+        }
+        sink.flush().await.unwrap();
+        sink.close().await.unwrap();
+    });
+    let reader = tokio::spawn(async move {
+        let mut next = 0u32;
+        let mut closed = None;
+        while let Some(m) = stream.next().await {
+            match m.unwrap() {
+                Message::Text(t) => {
+                    assert_eq!(t, next.to_string().as_str());
+                    next += 1;
+                }
+                Message::Close(c) => closed = c,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        (next, closed)
+    });
+    tokio::time::timeout(LIMIT, writer).await.unwrap().unwrap();
+    let (count, closed) = tokio::time::timeout(LIMIT, reader).await.unwrap().unwrap();
+    assert_eq!(count, 1000);
+    assert_eq!(closed.map(|c| c.code), Some(CloseCode::NORMAL));
+}
