@@ -70,6 +70,9 @@ struct PartialFrame {
     len: usize,
     /// Payload bytes already unmasked (and validated, for text).
     done: usize,
+    /// Payload bytes already taken off the caller's buffer (inflated, for a
+    /// compressed message); the buffer starts at this payload offset.
+    consumed: usize,
 }
 
 /// The data message being received.
@@ -105,6 +108,9 @@ pub struct Connection {
     out: Output,
     rng: Option<MaskRng>,
     awaiting_pong: bool,
+    /// permessage-deflate state, when negotiated.
+    #[cfg(feature = "deflate")]
+    pub(crate) deflate: Option<crate::extension::deflate::codec::DeflateCodec>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -129,6 +135,11 @@ impl Connection {
         Connection {
             role,
             config,
+            #[cfg(feature = "deflate")]
+            deflate: extensions
+                .deflate
+                .as_ref()
+                .map(|agreed| crate::extension::deflate::codec::DeflateCodec::new(role, agreed)),
             extensions,
             state: State::Open,
             failure: None,
@@ -211,7 +222,8 @@ impl Connection {
     /// bytes: a hint for sizing the next read. 0 when no frame header is
     /// pending.
     pub fn bytes_needed(&self, buffered: usize) -> usize {
-        self.frame.map_or(0, |f| f.len.saturating_sub(buffered))
+        self.frame
+            .map_or(0, |f| (f.len - f.consumed).saturating_sub(buffered))
     }
 
     /// Reports that the transport reached end of stream.
@@ -245,28 +257,38 @@ impl Connection {
                     header,
                     len,
                     done: 0,
+                    consumed: 0,
                 }
             }
         };
         // Unmask and validate what has arrived, even of an unfinished frame,
         // so that invalid text fails as soon as its bytes are here.
-        let available = buf.len().min(frame.len);
-        if available > frame.done {
-            let fresh = &mut buf[frame.done..available];
+        let available = buf.len().min(frame.len - frame.consumed);
+        let unmasked = frame.done - frame.consumed;
+        if available > unmasked {
+            let fresh = &mut buf[unmasked..available];
             if let Some(key) = frame.header.mask {
                 apply_mask(fresh, key, frame.done);
             }
             if self.validates_text(&frame.header) {
                 self.incoming.utf8.feed(fresh)?;
             }
-            frame.done = available;
+            frame.done += available - unmasked;
+        }
+        // A compressed frame is inflated as it arrives (so that invalid data
+        // and oversized output fail early) and leaves the caller's buffer.
+        #[cfg(feature = "deflate")]
+        if available > 0 && self.incoming.compressed && !frame.header.opcode.is_control() {
+            self.inflate(&buf[..available])?;
+            buf.advance(available);
+            frame.consumed += available;
         }
         if frame.done < frame.len {
             self.frame = Some(frame);
             return Ok(Step::NeedMore);
         }
         self.frame = None;
-        let payload = buf.split_to(frame.len).freeze();
+        let payload = buf.split_to(frame.len - frame.consumed).freeze();
         self.dispatch(frame.header, payload)
     }
 
@@ -307,15 +329,13 @@ impl Connection {
             }
             _ => {}
         }
-        if !h.opcode.is_control() {
-            // Compressed messages are measured after decompression instead.
-            if !self.incoming.compressed {
-                let total = self.incoming.size.saturating_add(len);
-                if total > self.config.get_max_message_size() {
-                    return Err(Error::MessageTooLarge);
-                }
+        // Compressed messages are measured after decompression instead.
+        if !h.opcode.is_control() && !self.incoming.compressed {
+            let total = self.incoming.size.saturating_add(len);
+            if total > self.config.get_max_message_size() {
+                return Err(Error::MessageTooLarge);
             }
-            self.incoming.size = self.incoming.size.saturating_add(len);
+            self.incoming.size = total;
         }
         Ok(len)
     }
@@ -395,15 +415,70 @@ impl Connection {
         }))
     }
 
-    #[allow(unused_variables)]
+    /// The end of a frame of a compressed message, whose payload was inflated
+    /// as it arrived (RFC 7692 §7.2.2).
+    #[cfg(feature = "deflate")]
     fn compressed_frame(
         &mut self,
         header: FrameHeader,
         payload: Bytes,
         kind: DataKind,
     ) -> Result<Step, Error> {
-        // RSV1 is only accepted when an extension granted it.
-        unreachable!("RSV1 accepted without a negotiated extension")
+        debug_assert!(payload.is_empty(), "inflated on arrival");
+        if header.fin {
+            self.inflate(&crate::extension::deflate::codec::TAIL)?;
+            if kind == DataKind::Text {
+                self.incoming.utf8.finish()?;
+            }
+        }
+        let codec = self.deflate.as_mut().ok_or(Error::ReservedBits)?;
+        if self.config.get_fragments() {
+            let payload = codec.take_output();
+            self.incoming.size = self.incoming.size.saturating_add(payload.len());
+            if header.fin {
+                codec.end_received_message();
+                self.end_message();
+            }
+            return Ok(Step::Event(Event::Fragment(Fragment {
+                kind,
+                payload,
+                fin: header.fin,
+            })));
+        }
+        if !header.fin {
+            return Ok(Step::Continue);
+        }
+        let whole = codec.take_output();
+        codec.end_received_message();
+        self.end_message();
+        Ok(Step::Event(match kind {
+            // SAFETY: every inflated byte went through `Utf8Validator`, which
+            // accepted it and found no unfinished code point.
+            DataKind::Text => Event::Text(unsafe { Utf8Bytes::from_bytes_unchecked(whole) }),
+            DataKind::Binary => Event::Binary(whole),
+        }))
+    }
+
+    /// Without the `deflate` feature no extension grants RSV1.
+    #[cfg(not(feature = "deflate"))]
+    fn compressed_frame(&mut self, _: FrameHeader, _: Bytes, _: DataKind) -> Result<Step, Error> {
+        Err(Error::ReservedBits)
+    }
+
+    /// Inflates a piece of a compressed message and validates the new text.
+    #[cfg(feature = "deflate")]
+    fn inflate(&mut self, input: &[u8]) -> Result<(), Error> {
+        let limit = self
+            .config
+            .get_max_message_size()
+            .saturating_sub(self.incoming.size);
+        let codec = self.deflate.as_mut().ok_or(Error::ReservedBits)?;
+        let start = codec.output().len();
+        codec.inflate(input, limit)?;
+        if self.incoming.kind == Some(DataKind::Text) {
+            self.incoming.utf8.feed(&codec.output()[start..])?;
+        }
+        Ok(())
     }
 
     fn end_message(&mut self) {
@@ -431,13 +506,18 @@ impl Connection {
             self.failure = Some(e.clone());
             self.frame = None;
             self.incoming = Incoming::default();
+            #[cfg(feature = "deflate")]
+            {
+                self.deflate = None;
+            }
         }
         e
     }
 
     // ---------------------------------------------------------------- output
 
-    /// Queues a text message.
+    /// Queues a text message. With permessage-deflate, a message at least as
+    /// long as the configured threshold is compressed.
     ///
     /// # Errors
     /// [`Error::SendAfterClose`], [`Error::FragmentOutOfOrder`] while a
@@ -460,6 +540,15 @@ impl Connection {
         if self.outgoing.is_some() {
             return Err(Error::FragmentOutOfOrder);
         }
+        #[cfg(feature = "deflate")]
+        if let Some(compressed) = self
+            .deflate
+            .as_mut()
+            .and_then(|c| c.compress_message(&payload))
+        {
+            self.write_frame(opcode, true, RSV1, compressed);
+            return Ok(());
+        }
         self.write_frame(opcode, true, 0, payload);
         Ok(())
     }
@@ -468,6 +557,11 @@ impl Connection {
     /// a message of type `kind`, later calls continue it, and the call with
     /// `fin` ends it. Control frames may be sent in between. For text, the
     /// caller guarantees that the fragments join into valid UTF-8.
+    ///
+    /// With permessage-deflate, a message whose first fragment reaches the
+    /// compression threshold is compressed fragment by fragment, each one
+    /// flushed so that the peer can inflate it on arrival; a message whose
+    /// first fragment is shorter goes uncompressed.
     ///
     /// # Errors
     /// [`Error::FragmentOutOfOrder`] if `kind` differs from the unfinished
@@ -488,7 +582,16 @@ impl Connection {
             Some(_) => return Err(Error::FragmentOutOfOrder),
         };
         self.outgoing = if fin { None } else { Some(kind) };
-        self.write_frame(opcode, fin, 0, payload.into());
+        let payload = payload.into();
+        #[cfg(feature = "deflate")]
+        if let Some(codec) = self.deflate.as_mut() {
+            let first = opcode != OpCode::Continuation;
+            let (payload, compressed) = codec.compress_fragment(first, payload, fin);
+            let rsv = if compressed && first { RSV1 } else { 0 };
+            self.write_frame(opcode, fin, rsv, payload);
+            return Ok(());
+        }
+        self.write_frame(opcode, fin, 0, payload);
         Ok(())
     }
 

@@ -12,10 +12,12 @@
 //! it accepts, in the order it will apply them; the client checks the answer
 //! against its offer. [`ExtensionConfig`] says what this endpoint supports and
 //! drives all three steps; the outcome is a [`Negotiated`] handed to the
-//! [`Connection`](crate::Connection). No extension is implemented yet
-//! (permessage-deflate, RFC 7692, is to come behind the `deflate` feature), so
-//! a default configuration offers nothing, accepts nothing, and refuses any
-//! extension a server answers with.
+//! [`Connection`](crate::Connection).
+//!
+//! The one extension implemented is permessage-deflate (RFC 7692), behind the
+//! `deflate` feature, and only when asked for with
+//! [`ExtensionConfig::deflate`]: a default configuration offers nothing,
+//! accepts nothing, and refuses any extension a server answers with.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -23,26 +25,49 @@ use core::fmt;
 
 use crate::handshake::HandshakeError;
 
+#[cfg(feature = "deflate")]
+pub(crate) mod deflate;
+#[cfg(feature = "deflate")]
+pub use deflate::{DEFAULT_LEVEL, DEFAULT_THRESHOLD, DeflateConfig, DeflateParams};
+
 /// The outcome of extension negotiation, handed to a [`Connection`](crate::Connection).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Negotiated {}
+pub struct Negotiated {
+    #[cfg(feature = "deflate")]
+    pub(crate) deflate: Option<deflate::Agreed>,
+}
 
 impl Negotiated {
     /// The RSV bits (as in the first header byte, `0x70` mask) granted to frames.
     pub(crate) fn rsv_bits(&self) -> u8 {
+        #[cfg(feature = "deflate")]
+        if self.deflate.is_some() {
+            return crate::frame::RSV1;
+        }
         0
+    }
+
+    /// The permessage-deflate parameters in force, if it was negotiated.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(&self) -> Option<&DeflateParams> {
+        self.deflate.as_ref().map(|a| &a.params)
     }
 }
 
 /// The extensions this endpoint supports and their settings.
 ///
 /// Given to [`ServerHandshake::extensions`](crate::handshake::ServerHandshake::extensions)
-/// and [`ClientRequest::extensions`](crate::handshake::ClientRequest::extensions).
-/// Empty for now: the default supports no extension.
+/// and [`ClientRequest::extensions`](crate::handshake::ClientRequest::extensions),
+/// or to the adapters' `Options::extensions`. The default supports no
+/// extension; with the `deflate` feature,
+/// [`deflate`](ExtensionConfig::deflate) turns permessage-deflate on.
 #[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ExtensionConfig {}
+pub struct ExtensionConfig {
+    #[cfg(feature = "deflate")]
+    deflate: Option<DeflateConfig>,
+}
 
 impl ExtensionConfig {
     /// A configuration supporting no extension.
@@ -50,17 +75,52 @@ impl ExtensionConfig {
         Self::default()
     }
 
+    /// Supports permessage-deflate (RFC 7692) with these settings: a client
+    /// offers it, a server accepts the first valid offer.
+    #[cfg(feature = "deflate")]
+    #[must_use]
+    pub fn deflate(mut self, config: DeflateConfig) -> Self {
+        self.deflate = Some(config);
+        self
+    }
+
+    /// The permessage-deflate settings, if it is supported.
+    #[cfg(feature = "deflate")]
+    pub fn get_deflate(&self) -> Option<&DeflateConfig> {
+        self.deflate.as_ref()
+    }
+
     /// The `Sec-WebSocket-Extensions` value a client sends, or `None` to send
     /// no such header.
     pub(crate) fn client_offer(&self) -> Option<String> {
+        #[cfg(feature = "deflate")]
+        if let Some(d) = &self.deflate {
+            return Some(d.client_offer());
+        }
         None
     }
 
     /// A server's answer to the client's `offers` (all header lines, in
     /// order): the `Sec-WebSocket-Extensions` value to send (`None` to send no
     /// such header) and what was agreed. Offers the server does not support
-    /// are ignored (§9.1).
+    /// are ignored (§9.1), and so are offers with invalid parameters (RFC 7692
+    /// §5): the first acceptable one is taken.
     pub(crate) fn server_answer(&self, offers: &[ExtensionOffer]) -> (Option<String>, Negotiated) {
+        #[cfg(feature = "deflate")]
+        if let Some(d) = &self.deflate {
+            let accepted = offers
+                .iter()
+                .filter(|o| o.name.eq_ignore_ascii_case(deflate::NAME))
+                .find_map(|o| d.server_accept(o));
+            if let Some((answer, agreed)) = accepted {
+                return (
+                    Some(answer),
+                    Negotiated {
+                        deflate: Some(agreed),
+                    },
+                );
+            }
+        }
         let _ = offers;
         (None, Negotiated::default())
     }
@@ -69,15 +129,28 @@ impl ExtensionConfig {
     ///
     /// # Errors
     /// [`HandshakeError::UnofferedExtension`] if the answer names an extension
-    /// that was not offered or parameters the client cannot accept.
+    /// that was not offered, names one twice, or has parameters the client
+    /// cannot accept (RFC 7692 §5: the client fails the connection).
     pub(crate) fn client_accept(
         &self,
         answer: &[ExtensionOffer],
     ) -> Result<Negotiated, HandshakeError> {
-        if answer.is_empty() {
-            Ok(Negotiated::default())
-        } else {
-            Err(HandshakeError::UnofferedExtension)
+        match answer {
+            [] => Ok(Negotiated::default()),
+            #[cfg(feature = "deflate")]
+            [one] if one.name.eq_ignore_ascii_case(deflate::NAME) => {
+                let d = self
+                    .deflate
+                    .as_ref()
+                    .ok_or(HandshakeError::UnofferedExtension)?;
+                let agreed = d
+                    .client_accept(one)
+                    .ok_or(HandshakeError::UnofferedExtension)?;
+                Ok(Negotiated {
+                    deflate: Some(agreed),
+                })
+            }
+            _ => Err(HandshakeError::UnofferedExtension),
         }
     }
 }
