@@ -40,6 +40,7 @@ AB_VENV="${AUTOBAHN_VENV:-$CACHE/ab27}"
 REPORTS="${AUTOBAHN_REPORTS:-$REPO/reports}"
 WORK="$REPORTS/autobahn-work"
 DEFLATE="${AUTOBAHN_DEFLATE:-0}"
+export AUTOBAHN_DEFLATE="$DEFLATE"
 if [[ "$DEFLATE" == 1 ]]; then
     DEFAULT_TIMEOUT=2400
     DEFAULT_CASES='["1.*","2.*","3.*","4.*","5.*","6.*","7.*","8.*","9.*","10.*","12.*","13.*"]'

@@ -17,6 +17,8 @@ async def main(base, agent):
     async with connect(base + "/getCaseCount") as ws:
         count = int(await ws.recv())
     print("%d cases" % count, flush=True)
+    # Offer permessage-deflate only for the compression sections (12.*, 13.*).
+    compression = "deflate" if os.environ.get("AUTOBAHN_DEFLATE") == "1" else None
     # Harness self-test only: pretend to crash after N cases.
     stop_after = int(os.environ.get("SELFTEST_CLIENT_CRASH_AFTER", "0"))
     for case in range(1, count + 1):
@@ -24,7 +26,7 @@ async def main(base, agent):
             sys.exit("simulated crash after %d cases" % stop_after)
         url = "%s/runCase?case=%d&agent=%s" % (base, case, quote(agent))
         try:
-            async with connect(url, max_size=None, compression=None, open_timeout=30) as ws:
+            async with connect(url, max_size=None, compression=compression, open_timeout=30) as ws:
                 async for message in ws:
                     await ws.send(message)
         except (ConnectionClosed, InvalidHandshake, OSError, asyncio.TimeoutError):
