@@ -123,8 +123,27 @@ impl ServerHandshake {
         if version != Some(1) {
             return Err(HandshakeError::UnsupportedHttpVersion);
         }
+        if !is_resource_target(&path) {
+            return Err(HandshakeError::MalformedRequest);
+        }
         Request::validate(headers, path, self.extensions.clone()).map(Some)
     }
+}
+
+/// Whether a request-target names a resource: origin-form (`/path?query`,
+/// the /resource name/ of RFC 6455 §3) or absolute-form with an http(s) or
+/// ws(s) scheme (RFC 9112 §3.2.2). Anything else is answered with 400.
+fn is_resource_target(target: &str) -> bool {
+    if target.starts_with('/') {
+        return true;
+    }
+    let Some((scheme, rest)) = target.split_once("://") else {
+        return false;
+    };
+    ["http", "https", "ws", "wss"]
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(scheme))
+        && !rest.is_empty()
 }
 
 /// A validated opening-handshake request (RFC 6455 §4.2.1), waiting for the

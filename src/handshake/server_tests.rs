@@ -540,3 +540,24 @@ fn partial_request_needs_more() {
     assert!(hs.parse(&mut buf).unwrap().is_none());
     assert_eq!(buf.len(), RFC_REQUEST.len() - 1, "nothing consumed");
 }
+
+#[test]
+fn request_target_must_name_a_resource() {
+    for target in ["$/chat", "chat", "*", "ftp://example.com/x", "http://"] {
+        let line = format!("GET {target} HTTP/1.1");
+        assert_eq!(
+            parse(&request(&line, &[], &[])).unwrap_err(),
+            HandshakeError::MalformedRequest,
+            "{target}"
+        );
+    }
+    for target in [
+        "/",
+        "/chat?room=1",
+        "http://example.com/chat",
+        "WSS://example.com/",
+    ] {
+        let line = format!("GET {target} HTTP/1.1");
+        assert_eq!(parse(&request(&line, &[], &[])).unwrap().path(), target);
+    }
+}
