@@ -63,8 +63,9 @@ fn run(config: &Config, chunks: &[&[u8]]) -> Outcome {
         }
     }
     if let Ok(Some(req)) = &result {
-        // The request target is not checked for origin-form here: the parser
-        // accepts e.g. `GET $/chat` (see fuzz/artifacts-found/README.md).
+        // The target names a resource: origin-form or an absolute URI.
+        let path = req.path();
+        assert!(path.starts_with('/') || path.contains("://"), "request-target {path:?} accepted");
         let accepted = req.accept(Accept::new()).expect("a valid request can be accepted");
         let expected = format!("Sec-WebSocket-Accept: {}\r\n", accept_key(req.key().as_bytes()));
         let resp = &accepted.response;
