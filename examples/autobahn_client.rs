@@ -1,6 +1,7 @@
 //! Autobahn|Testsuite client on the tokio adapter:
 //! `autobahn_client BASE_URL AGENT`. Reads the case count, echoes every
-//! message of every case, then asks the suite to write its reports.
+//! message of every case, then asks the suite to write its reports. Built
+//! with the `deflate` feature, it offers permessage-deflate.
 
 use futures_util::{SinkExt, StreamExt};
 use rfc6455::{Message, StreamError};
@@ -17,8 +18,15 @@ async fn case_count(base: &str) -> Result<u32, StreamError> {
 }
 
 async fn run_case(base: &str, case: u32, agent: &str) -> Result<(), StreamError> {
-    let (mut ws, _) =
-        rfc6455::tokio::connect(&format!("{base}/runCase?case={case}&agent={agent}")).await?;
+    let url = format!("{base}/runCase?case={case}&agent={agent}");
+    let options = rfc6455::tokio::Options::default();
+    #[cfg(feature = "deflate")]
+    let options = options.extensions(
+        rfc6455::extension::ExtensionConfig::new()
+            .deflate(rfc6455::extension::DeflateConfig::default()),
+    );
+    let request = rfc6455::handshake::ClientRequest::new(&url)?;
+    let (mut ws, _) = rfc6455::tokio::connect_with(request, options).await?;
     while let Some(item) = ws.next().await {
         if let message @ (Message::Text(_) | Message::Binary(_)) = item? {
             ws.send(message).await?;

@@ -1,5 +1,6 @@
 //! Runs the Autobahn|Testsuite fuzzing server's cases against the blocking
 //! client: every text or binary message is echoed until the case closes.
+//! Built with the `deflate` feature, it offers permessage-deflate.
 //!
 //! Usage: `autobahn_client_blocking BASE_URL AGENT`, for example
 //! `autobahn_client_blocking ws://127.0.0.1:9001 rfc6455-blocking`.
@@ -51,7 +52,14 @@ fn case_count(base: &str) -> Result<u32, Box<dyn std::error::Error>> {
 }
 
 fn run_case(url: &str) -> Result<(), StreamError> {
-    let (mut ws, _) = blocking::connect(url)?;
+    let options = blocking::Options::default();
+    #[cfg(feature = "deflate")]
+    let options = options.extensions(
+        rfc6455::extension::ExtensionConfig::new()
+            .deflate(rfc6455::extension::DeflateConfig::default()),
+    );
+    let request = rfc6455::handshake::ClientRequest::new(url)?;
+    let (mut ws, _) = blocking::connect_with(request, &options)?;
     loop {
         match ws.read() {
             Ok(message @ (Message::Text(_) | Message::Binary(_))) => ws.send(message)?,

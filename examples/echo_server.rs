@@ -1,6 +1,7 @@
 //! Echo server on the tokio adapter: `echo_server [ADDR]` (default
 //! 127.0.0.1:9001). Echoes every text and binary message as the same type,
-//! with the crate's default limits, on a current-thread runtime.
+//! with the crate's default limits, on a current-thread runtime. Built with
+//! the `deflate` feature, it accepts permessage-deflate offers.
 
 use futures_util::{SinkExt, StreamExt};
 use rfc6455::Message;
@@ -8,7 +9,14 @@ use tokio::net::{TcpListener, TcpStream};
 
 async fn serve(tcp: TcpStream) {
     let _ = tcp.set_nodelay(true);
-    let mut ws = match rfc6455::tokio::accept(tcp).await {
+    let options = rfc6455::tokio::Options::default();
+    #[cfg(feature = "deflate")]
+    let options = options.extensions(
+        rfc6455::extension::ExtensionConfig::new()
+            .deflate(rfc6455::extension::DeflateConfig::default()),
+    );
+    let accept = |_: &_| Ok(rfc6455::handshake::Accept::new());
+    let mut ws = match rfc6455::tokio::accept_with(tcp, options, accept).await {
         Ok(ws) => ws,
         Err(e) => {
             eprintln!("handshake failed: {e}");

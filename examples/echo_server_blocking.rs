@@ -1,5 +1,6 @@
 //! An echo server on the blocking adapter: a thread per connection, every
 //! text or binary message sent back as it came, the crate's default limits.
+//! Built with the `deflate` feature, it accepts permessage-deflate offers.
 //!
 //! Usage: `echo_server_blocking [ADDR]` (default `127.0.0.1:9001`). Runs
 //! until killed.
@@ -32,7 +33,13 @@ fn main() -> std::io::Result<()> {
 }
 
 fn echo(stream: TcpStream) -> Result<(), StreamError> {
-    let mut ws = blocking::accept(stream)?;
+    let options = blocking::Options::default();
+    #[cfg(feature = "deflate")]
+    let options = options.extensions(
+        rfc6455::extension::ExtensionConfig::new()
+            .deflate(rfc6455::extension::DeflateConfig::default()),
+    );
+    let mut ws = blocking::accept_tcp(stream, &options, |_| Ok(rfc6455::handshake::Accept::new()))?;
     loop {
         match ws.read() {
             Ok(message @ (Message::Text(_) | Message::Binary(_))) => ws.send(message)?,

@@ -107,7 +107,7 @@ where
     F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
 {
     let mut buf = BytesMut::new();
-    let mut parser = ServerHandshake::new(&options.config);
+    let mut parser = ServerHandshake::new(&options.config).extensions(options.extensions.clone());
     let request = loop {
         match parser.parse(&mut buf) {
             Ok(Some(request)) => break request,
@@ -152,6 +152,7 @@ fn client_handshake<S: Read + Write>(
     request: ClientRequest,
     options: &Options,
 ) -> Result<(Done, Response), StreamError> {
+    let request = request.extensions(options.extensions.clone());
     let (bytes, mut handshake) = request.build(&options.config)?;
     io.write_all(&bytes)?;
     let mut buf = BytesMut::new();

@@ -76,6 +76,7 @@ use core::time::Duration;
 use crate::Config;
 #[cfg(doc)]
 use crate::StreamError;
+use crate::extension::ExtensionConfig;
 
 /// Default bound on the opening handshake over TCP.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -99,6 +100,9 @@ pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Options {
     /// The connection's limits and settings.
     pub config: Config,
+    /// Extensions to offer (client; replaces those of the `ClientRequest`)
+    /// or accept (server). None by default.
+    pub extensions: ExtensionConfig,
     /// Upper bound on the whole opening handshake, on the TCP entry points
     /// ([`connect`], [`connect_with`], [`accept`], [`accept_tcp`]); `None`
     /// waits forever. Other streams use their own timeouts.
@@ -112,6 +116,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             config: Config::default(),
+            extensions: ExtensionConfig::default(),
             handshake_timeout: Some(DEFAULT_HANDSHAKE_TIMEOUT),
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
         }
@@ -129,6 +134,14 @@ impl Options {
     #[must_use]
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
+        self
+    }
+
+    /// Sets the extensions to offer or accept, such as permessage-deflate
+    /// (feature `deflate`).
+    #[must_use]
+    pub fn extensions(mut self, extensions: ExtensionConfig) -> Self {
+        self.extensions = extensions;
         self
     }
 

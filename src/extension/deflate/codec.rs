@@ -134,6 +134,18 @@ impl DeflateCodec {
     /// Deflates `input` with a sync flush; at the end of a message removes
     /// the tail, and drops the compressor without context takeover.
     fn compress(&mut self, mut input: &[u8], fin: bool) -> Bytes {
+        if input.is_empty() {
+            // zlib emits nothing for a repeated flush; an empty stored block
+            // without its `00 00 ff ff` ends the message the same way.
+            if fin && self.send_reset {
+                self.compressor = None;
+            }
+            return if fin {
+                Bytes::from_static(&[0x00])
+            } else {
+                Bytes::new()
+            };
+        }
         let (level, bits) = (self.level, self.send_bits);
         let c = self.compressor.get_or_insert_with(|| {
             Compress::new_with_window_bits(Compression::new(level), false, bits)
