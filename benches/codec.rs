@@ -113,6 +113,15 @@ fn bench_mask(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("memcpy", &name), |b| {
             b.iter(|| black_box(&mut dst[..]).copy_from_slice(black_box(&src)))
         });
+        // glibc copies mid-sized buffers with `rep movsb`, which some CPUs run
+        // slowly when source and destination share their page offset (both
+        // buffers above are page-aligned); a destination 64 bytes further on
+        // shows the copy without that penalty (measured on an AMD EPYC under KVM:
+        // 16 KiB and 64 KiB copies run 20-30x slower page-aligned).
+        let mut dst_off = vec![0u8; size + 64];
+        g.bench_function(BenchmarkId::new("memcpy_dst_offset64", &name), |b| {
+            b.iter(|| black_box(&mut dst_off[64..]).copy_from_slice(black_box(&src)))
+        });
     }
     g.finish();
 }
