@@ -121,3 +121,7 @@ pub mod blocking;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// TLS over rustls: `wss://` clients and server PEM helpers (feature `rustls`).
+#[cfg(feature = "rustls")]
+pub mod tls;

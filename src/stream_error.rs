@@ -24,6 +24,10 @@ pub enum StreamError {
     Closed,
     /// The URL asks for TLS (`wss://`), which this build cannot provide.
     TlsUnsupported,
+    /// The TLS handshake failed: an untrusted or expired certificate, a
+    /// name mismatch, no common protocol version (the error within says
+    /// which; with the `rustls` feature it wraps a `rustls::Error`).
+    Tls(io::Error),
 }
 
 impl StreamError {
@@ -75,6 +79,7 @@ impl fmt::Display for StreamError {
             StreamError::TlsUnsupported => {
                 f.write_str("wss:// needs TLS, which this build does not include")
             }
+            StreamError::Tls(e) => write!(f, "TLS handshake failed: {e}"),
         }
     }
 }
@@ -83,7 +88,7 @@ impl std::error::Error for StreamError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             StreamError::Protocol(e) => Some(e),
-            StreamError::Io(e) => Some(e),
+            StreamError::Io(e) | StreamError::Tls(e) => Some(e),
             _ => None,
         }
     }

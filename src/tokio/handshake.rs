@@ -8,6 +8,7 @@ use tokio::net::TcpStream;
 
 use super::options::Options;
 use super::stream::WebSocketStream;
+use super::tls::{ClientStream, MaybeTlsStream};
 use crate::handshake::{Accept, ClientRequest, HandshakeError, Request, Response, ServerHandshake};
 use crate::stream_error::StreamError;
 use crate::{Connection, Role};
@@ -108,39 +109,97 @@ where
     Err(refusal.into())
 }
 
-/// Connects to a `ws://` URL with default [`Options`].
+/// Connects to a `ws://` or `wss://` URL with default [`Options`].
 ///
 /// # Errors
-/// An invalid URL, `wss://` ([`StreamError::TlsUnsupported`]), a connection
-/// or transport error, a response that fails validation, or the handshake
-/// timeout.
-pub async fn connect(url: &str) -> Result<(WebSocketStream<TcpStream>, Response), StreamError> {
+/// An invalid URL, `wss://` in a build without TLS
+/// ([`StreamError::TlsUnsupported`]), a connection or transport error, a
+/// failed TLS handshake ([`StreamError::Tls`]), a response that fails
+/// validation, or the handshake timeout.
+pub async fn connect(url: &str) -> Result<(ClientStream, Response), StreamError> {
     connect_with(ClientRequest::new(url)?, Options::default()).await
 }
 
 /// Connects with a prepared request (subprotocols, headers) and options.
+/// With the `rustls` feature, a `wss://` URL connects over TLS trusting the
+/// web PKI roots ([`crate::tls::client_config`]); see
+/// [`connect_tls_with`] for another configuration.
 ///
 /// # Errors
 /// As [`connect`].
 pub async fn connect_with(
     request: ClientRequest,
     options: Options,
-) -> Result<(WebSocketStream<TcpStream>, Response), StreamError> {
+) -> Result<(ClientStream, Response), StreamError> {
     if request.is_tls() {
+        #[cfg(feature = "rustls")]
+        return connect_tls_with(request, options, crate::tls::client_config()).await;
+        #[cfg(not(feature = "rustls"))]
         return Err(StreamError::TlsUnsupported);
     }
+    let tcp = tcp_connect(&request, &options).await?;
+    client(MaybeTlsStream::Plain(tcp), request, options).await
+}
+
+/// Connects with TLS configured by `config` (a private root store, client
+/// certificates, ...) when the URL is `wss://`; a `ws://` URL connects
+/// without TLS. The handshake timeout bounds connecting and the TLS
+/// handshake, then again the WebSocket handshake.
+///
+/// ```no_run
+/// # async fn run(roots: rfc6455::tls::rustls::RootCertStore) -> Result<(), rfc6455::StreamError> {
+/// use rfc6455::handshake::ClientRequest;
+/// use rfc6455::tokio::{Options, connect_tls_with};
+///
+/// let config = rfc6455::tls::client_config_with_roots(roots);
+/// let request = ClientRequest::new("wss://localhost:9443/")?;
+/// let (ws, _response) = connect_tls_with(request, Options::default(), config).await?;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// As [`connect`]; an untrusted certificate or a name mismatch is
+/// [`StreamError::Tls`].
+#[cfg(feature = "rustls")]
+pub async fn connect_tls_with(
+    request: ClientRequest,
+    options: Options,
+    config: std::sync::Arc<rustls::ClientConfig>,
+) -> Result<(ClientStream, Response), StreamError> {
+    if !request.is_tls() {
+        let tcp = tcp_connect(&request, &options).await?;
+        return client(MaybeTlsStream::Plain(tcp), request, options).await;
+    }
+    let name = crate::tls::server_name(&request)?;
+    let tls = with_deadline(&options, async {
+        let tcp = tcp_connect(&request, &Options::default().handshake_timeout(None)).await?;
+        tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(StreamError::Tls)
+    })
+    .await?;
+    client(
+        MaybeTlsStream::Rustls(std::boxed::Box::new(tls)),
+        request,
+        options,
+    )
+    .await
+}
+
+async fn tcp_connect(request: &ClientRequest, options: &Options) -> Result<TcpStream, StreamError> {
     let host = request
         .host()
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_owned();
     let port = request.port();
-    let tcp = with_deadline(&options, async {
+    let tcp = with_deadline(options, async {
         Ok(TcpStream::connect((host.as_str(), port)).await?)
     })
     .await?;
     tcp.set_nodelay(true)?;
-    client(tcp, request, options).await
+    Ok(tcp)
 }
 
 /// Runs the client handshake over an established transport.

@@ -22,7 +22,11 @@
 mod handshake;
 mod options;
 mod stream;
+mod tls;
 
+#[cfg(feature = "rustls")]
+pub use handshake::connect_tls_with;
 pub use handshake::{accept, accept_with, client, connect, connect_with};
 pub use options::{Keepalive, Options};
 pub use stream::{WebSocketStream, WsSink, WsStream};
+pub use tls::{ClientStream, MaybeTlsStream};

@@ -1,0 +1,151 @@
+//! wss:// over rustls: a self-signed certificate made at test time, a TLS
+//! echo server, the tokio and blocking clients trusting it through a custom
+//! root store, and TLS handshake failures that leave the server serving.
+#![cfg(feature = "rustls")]
+
+use std::sync::Arc;
+
+use futures_util::{SinkExt, StreamExt};
+use rfc6455::handshake::{Accept, ClientRequest};
+use rfc6455::tls::{self, rustls, tokio_rustls};
+use rfc6455::tokio::{Options, accept_with, connect_tls_with, connect_with};
+use rfc6455::{CloseCode, Message, StreamError};
+use tokio::net::TcpListener;
+
+struct Server {
+    port: u16,
+    roots: Arc<rustls::ClientConfig>,
+    /// TLS handshakes the server saw fail.
+    failures: tokio::sync::mpsc::UnboundedReceiver<std::io::Error>,
+}
+
+/// A wss echo server for `localhost` with a fresh self-signed certificate.
+async fn server() -> Server {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert_pem = certified.cert.pem();
+    let key_pem = certified.signing_key.serialize_pem();
+    let config = tls::server_config_from_pem_bytes(cert_pem.as_bytes(), key_pem.as_bytes())
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in tls::certs_from_pem(cert_pem.as_bytes()).unwrap() {
+        roots.add(cert).unwrap();
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, failures) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let acceptor = acceptor.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let tls = match acceptor.accept(tcp).await {
+                    Ok(tls) => tls,
+                    Err(e) => {
+                        let _ = tx.send(e);
+                        return;
+                    }
+                };
+                let mut ws = accept_with(tls, Options::default(), |_| Ok(Accept::new()))
+                    .await
+                    .unwrap();
+                while let Some(Ok(message)) = ws.next().await {
+                    if matches!(message, Message::Text(_) | Message::Binary(_))
+                        && ws.send(message).await.is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    Server {
+        port,
+        roots: tls::client_config_with_roots(roots),
+        failures,
+    }
+}
+
+async fn echo_round_trip(port: u16, config: Arc<rustls::ClientConfig>) {
+    let url = format!("wss://localhost:{port}/echo");
+    let request = ClientRequest::new(&url).unwrap();
+    let (mut ws, response) = connect_tls_with(request, Options::default(), config)
+        .await
+        .expect("wss connect");
+    assert_eq!(response.status, 101);
+    assert!(ws.get_ref().is_tls());
+    ws.send(Message::text("over TLS")).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("over TLS"));
+    let big = Message::binary(vec![7u8; 300_000]);
+    ws.send(big.clone()).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), big);
+    ws.close(CloseCode::NORMAL, "done").await.unwrap();
+}
+
+#[tokio::test]
+async fn wss_echo_with_custom_roots() {
+    let server = server().await;
+    echo_round_trip(server.port, server.roots.clone()).await;
+}
+
+#[tokio::test]
+async fn untrusted_certificate_is_a_tls_error_and_the_server_survives() {
+    let mut server = server().await;
+    // The default configuration trusts the web PKI, not this certificate.
+    let url = format!("wss://localhost:{}/", server.port);
+    let err = connect_with(ClientRequest::new(&url).unwrap(), Options::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StreamError::Tls(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("TLS handshake failed") && text.contains("certificate"),
+        "{text}"
+    );
+    // The server saw the handshake fail (the client's alert), and serves on.
+    let seen = server.failures.recv().await.unwrap();
+    assert!(seen.to_string().contains("UnknownCA"), "{seen}");
+    echo_round_trip(server.port, server.roots.clone()).await;
+
+    // A trusted certificate for another name is refused too.
+    let url = format!("wss://127.0.0.1:{}/", server.port);
+    let err = connect_tls_with(
+        ClientRequest::new(&url).unwrap(),
+        Options::default(),
+        server.roots.clone(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, StreamError::Tls(_)) && err.to_string().contains("certificate"),
+        "{err}"
+    );
+    echo_round_trip(server.port, server.roots.clone()).await;
+}
+
+#[tokio::test]
+async fn blocking_wss_client() {
+    let server = server().await;
+    let (port, roots) = (server.port, server.roots.clone());
+    tokio::task::spawn_blocking(move || {
+        let url = format!("wss://localhost:{port}/");
+        let options = rfc6455::blocking::Options::default();
+        let (mut ws, _) =
+            tls::connect_blocking(ClientRequest::new(&url).unwrap(), &options, roots).unwrap();
+        ws.send(Message::text("blocking TLS")).unwrap();
+        assert_eq!(ws.read().unwrap(), Message::text("blocking TLS"));
+        ws.close(CloseCode::NORMAL, "").unwrap();
+        let err = tls::connect_blocking(
+            ClientRequest::new(&url).unwrap(),
+            &options,
+            tls::client_config(),
+        )
+        .map(|_| ())
+        .unwrap_err();
+        assert!(matches!(err, StreamError::Tls(_)), "{err:?}");
+    })
+    .await
+    .unwrap();
+}
