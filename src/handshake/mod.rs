@@ -45,6 +45,8 @@
 mod client;
 mod error;
 mod headers;
+#[cfg(feature = "http")]
+pub mod http;
 mod server;
 mod url;
 
