@@ -188,12 +188,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             let mut rb = ReadBuf::uninit(&mut stack);
             ready!(Pin::new(&mut self.io).poll_read(cx, &mut rb))?;
             let filled = rb.filled();
-            self.read_buf = BytesMut::with_capacity(filled.len().max(self.conn.bytes_needed(0)));
-            self.read_buf.extend_from_slice(filled);
+            self.read_buf = BytesMut::from(filled);
             return Poll::Ready(Ok(filled.len()));
         }
+        // Grow towards what the pending frame needs, but by at most what is
+        // already buffered: memory follows the bytes that arrived, not the
+        // peer's length claim, and a large frame costs amortized linear copying.
         let len = self.read_buf.len();
-        let want = self.conn.bytes_needed(len).clamp(IDLE_READ, MAX_READ);
+        let needed = self.conn.bytes_needed(len);
+        self.read_buf.reserve(needed.min(len.max(MAX_READ)));
+        let want = needed.clamp(IDLE_READ, MAX_READ);
         self.read_buf.resize(len + want, 0);
         let mut rb = ReadBuf::new(&mut self.read_buf[len..]);
         let res = Pin::new(&mut self.io).poll_read(cx, &mut rb);

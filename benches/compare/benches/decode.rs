@@ -141,16 +141,18 @@ fn rfc6455_core(buf: &mut BytesMut) -> Tally {
     t
 }
 
-/// rfc6455 fed as an adapter feeds it: read up to 64 KiB, receive all
-/// complete messages, repeat.
+/// rfc6455 fed as its adapters feed it: grow the buffer towards what the
+/// pending frame needs (by at most what is already buffered), read up to
+/// 64 KiB, receive all complete messages, repeat.
 fn rfc6455_reads(mut mem: Mem) -> Tally {
     let mut conn = rfc6455::Connection::new(rfc6455::Role::Server, rfc6455::Config::default());
     let mut buf = BytesMut::with_capacity(READ_SIZE);
     let mut t = (0, 0);
     loop {
-        buf.reserve(READ_SIZE);
-        let spare = buf.spare_capacity_mut();
-        let n = spare.len().min(READ_SIZE).min(mem.data.len() - mem.pos);
+        let len = buf.len();
+        let needed = conn.bytes_needed(len);
+        buf.reserve(needed.min(len.max(READ_SIZE)).max(READ_SIZE));
+        let n = READ_SIZE.min(mem.data.len() - mem.pos);
         if n == 0 {
             return t;
         }
