@@ -88,7 +88,7 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
     echo
 } >"$REPORT"
 
-declare -A RATE
+declare -A RATE CPU
 if [[ $MODE == all || $MODE == echo ]]; then
     for c in "${CASES[@]}"; do
         read -r conns size <<<"$c"
@@ -98,15 +98,20 @@ if [[ $MODE == all || $MODE == echo ]]; then
                 [[ $stack == raw-tcp ]] && raw=(--raw)
                 start_server "$stack"
                 out=$(taskset -c 1 timeout 120 "$BIN/load" echo "$ADDR" "$conns" "$size" \
-                    "${raw[@]}" --warmup "$WARMUP" --duration "$DURATION" 2>>"$WORK/load-$stack.log") || {
+                    "${raw[@]}" --warmup "$WARMUP" --duration "$DURATION" --pid "$SERVER_PID" \
+                    2>>"$WORK/load-$stack.log") || {
                     echo "load against $stack failed ($(case_name "$conns" "$size")); see $WORK/load-$stack.log" >&2
                     out="msgs_per_s=0"
                 }
                 cleanup
                 r=$(field msgs_per_s <<<"$out")
-                echo "$(case_name "$conns" "$size") $stack round $round: $r msgs/s" >&2
+                cpu=$(field server_cpu_us_per_msg <<<"$out")
+                echo "$(case_name "$conns" "$size") $stack round $round: $r msgs/s, server ${cpu:-?} µs CPU/msg" >&2
                 key="$conns/$size/$stack"
                 if [[ -z ${RATE[$key]:-} ]] || ((r > RATE[$key])); then RATE[$key]=$r; fi
+                if [[ -n $cpu ]] && { [[ -z ${CPU[$key]:-} ]] || awk -v a="$cpu" -v b="${CPU[$key]}" 'BEGIN { exit !(a < b) }'; }; then
+                    CPU[$key]=$cpu
+                fi
             done
         done
     done
@@ -139,6 +144,27 @@ if [[ $MODE == all || $MODE == echo ]]; then
                 echo
             done
         fi
+        echo
+        echo "## Server CPU per echo (µs user + system over the measured window, lowest of the rounds)"
+        echo
+        echo "Less sensitive than msgs/s to other processes on the cores. Last column group: each peer ÷ rfc6455-tokio (above 1.00: rfc6455-tokio uses less CPU)."
+        echo
+        printf "| case |"; for s in $STACKS; do printf " %s |" "$s"; done
+        for s in $STACKS; do [[ $s == rfc6455-tokio ]] || printf " %s ÷ ours |" "$s"; done; echo
+        printf "|---|"; for _ in $STACKS; do printf -- "---:|"; done
+        for s in $STACKS; do [[ $s == rfc6455-tokio ]] || printf -- "---:|"; done; echo
+        for c in "${CASES[@]}"; do
+            read -r conns size <<<"$c"
+            printf "| %s |" "$(case_name "$conns" "$size")"
+            for s in $STACKS; do printf " %s |" "${CPU[$conns/$size/$s]:-n/a}"; done
+            ours=${CPU[$conns/$size/rfc6455-tokio]:-}
+            for s in $STACKS; do
+                [[ $s == rfc6455-tokio ]] && continue
+                theirs=${CPU[$conns/$size/$s]:-}
+                if [[ -n $ours && -n $theirs ]]; then printf " %s |" "$(awk -v a="$theirs" -v b="$ours" 'BEGIN { printf "%.2f", a / b }')"; else printf " n/a |"; fi
+            done
+            echo
+        done
         echo
     } >>"$REPORT"
 fi

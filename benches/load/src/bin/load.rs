@@ -2,11 +2,13 @@
 //! memory probe. Current-thread tokio runtime; bounded in time by itself.
 //!
 //! ```text
-//! load echo ADDR CONNS SIZE [--raw] [--warmup SECS] [--duration SECS]
+//! load echo ADDR CONNS SIZE [--raw] [--warmup SECS] [--duration SECS] [--pid PID]
 //!     CONNS connections, each with one masked binary message of SIZE bytes in
 //!     flight: send, read the whole echo, count, repeat. Prints msgs/s over
 //!     DURATION (default 5 s) after WARMUP (default 1 s). With --raw the same
 //!     frame bytes go to a plain TCP echo and the same byte count is read back.
+//!     With --pid PID also the server's CPU time (user + system) per echo
+//!     over the measured window.
 //! load idle ADDR CONNS SIZE --pid PID [--settle SECS]
 //!     Reads the server's VmRSS, opens CONNS upgraded connections, each sends
 //!     one SIZE-byte message and reads its echo, then all sit idle; after
@@ -64,7 +66,18 @@ fn invalid(what: impl Into<String>) -> io::Error {
 
 /// Connects and (unless `raw`) performs the client opening handshake.
 async fn connect(addr: &str, raw: bool) -> io::Result<TcpStream> {
-    let mut tcp = TcpStream::connect(addr).await?;
+    // A server that has just printed its banner may still refuse for a moment.
+    let mut tries = 0;
+    let mut tcp = loop {
+        match TcpStream::connect(addr).await {
+            Ok(tcp) => break tcp,
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused && tries < 50 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     tcp.set_nodelay(true)?;
     if raw {
         return Ok(tcp);
@@ -190,6 +203,20 @@ async fn load_conn(tcp: TcpStream, frame: Arc<Vec<u8>>, expect: Arc<Vec<u8>>, ra
     }
 }
 
+/// User + system CPU time of a whole process (all its threads, live and
+/// exited), in microseconds, from /proc/PID/stat.
+fn cpu_us(pid: u32) -> io::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the whole line.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or_else(|| invalid("bad stat"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().map_err(|_| invalid("utime"))?
+        + fields[12].parse::<f64>().map_err(|_| invalid("stime"))?;
+    // CLK_TCK is 100 on Linux (x86_64, aarch64).
+    Ok(ticks * 10_000.0)
+}
+
 fn vm_rss_kib(pid: u32) -> io::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     status
@@ -244,13 +271,25 @@ async fn echo(args: Args) -> io::Result<()> {
         tokio::spawn(load_conn(tcp, frame.clone(), expect.clone(), args.raw));
     }
     tokio::time::sleep(Duration::from_secs_f64(args.warmup)).await;
+    let cpu_before = args.pid.map(cpu_us).transpose()?;
     let (start, before) = (Instant::now(), ECHOES.load(Relaxed));
     tokio::time::sleep(Duration::from_secs_f64(args.duration)).await;
     let (elapsed, after) = (start.elapsed(), ECHOES.load(Relaxed));
+    let cpu_after = args.pid.map(cpu_us).transpose()?;
     STOP.store(true, Relaxed);
     let rate = (after - before) as f64 / elapsed.as_secs_f64();
+    // Server CPU per echo: less sensitive than msgs/s to other processes
+    // sharing the cores (it still includes cache and scheduler effects).
+    let cpu = match (cpu_before, cpu_after) {
+        (Some(b), Some(a)) if after > before => format!(
+            " server_cpu_us_per_msg={:.2} server_cpu_share={:.2}",
+            (a - b) / (after - before) as f64,
+            (a - b) / 1e6 / elapsed.as_secs_f64()
+        ),
+        _ => String::new(),
+    };
     println!(
-        "conns={} size={} msgs_per_s={:.0} mib_per_s={:.1} failed={}",
+        "conns={} size={} msgs_per_s={:.0} mib_per_s={:.1} failed={}{cpu}",
         args.conns,
         args.size,
         rate,
