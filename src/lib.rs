@@ -125,3 +125,7 @@ pub struct ReadmeDoctests;
 /// TLS over rustls: `wss://` clients and server PEM helpers (feature `rustls`).
 #[cfg(feature = "rustls")]
 pub mod tls;
+
+/// WebSockets in hyper 1.x servers and clients (feature `hyper`).
+#[cfg(feature = "hyper")]
+pub mod hyper;

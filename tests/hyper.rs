@@ -1,0 +1,179 @@
+//! One hyper 1.x HTTP/1.1 server with a plain route and a WebSocket route:
+//! plain GETs and WebSocket echoes both work, through this crate's tokio
+//! client and through its hyper client; a malformed upgrade gets 400 and the
+//! server keeps serving.
+#![cfg(feature = "hyper")]
+
+use std::convert::Infallible;
+
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use rfc6455::handshake::http::error_response;
+use rfc6455::handshake::{Accept, ClientRequest, HandshakeError};
+use rfc6455::tokio::Options;
+use rfc6455::{CloseCode, Message};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+async fn service(mut req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    if req.uri().path() != "/ws" {
+        return Ok(Response::new(Full::from("plain hello")));
+    }
+    let upgrade = rfc6455::hyper::upgrade_with(&mut req, Options::default(), |request| {
+        request.check_origin(&["http://good.example"])?;
+        Ok(match request.select_protocol(&["echo"]) {
+            Some(p) => Accept::new().protocol(p),
+            None => Accept::new(),
+        })
+    });
+    match upgrade {
+        Ok((response, upgrade)) => {
+            tokio::spawn(async move {
+                let mut ws = upgrade.await.expect("upgraded");
+                while let Some(Ok(message)) = ws.next().await {
+                    if message.is_data() && ws.send(message).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            Ok(response)
+        }
+        Err(e) => Ok(error_response(&e).map(|()| Full::default())),
+    }
+}
+
+async fn server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), hyper::service::service_fn(service))
+                    .with_upgrades(),
+            );
+        }
+    });
+    port
+}
+
+async fn plain_get(port: u16) -> (u16, String) {
+    let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = Request::get("/")
+        .header("Host", "localhost")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+async fn raw_exchange(port: u16, request: &str) -> String {
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = vec![0; 1024];
+    let n = tcp.read(&mut buf).await.unwrap();
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+#[tokio::test]
+async fn plain_route_and_websocket_route() {
+    let port = server().await;
+    assert_eq!(plain_get(port).await, (200, "plain hello".to_owned()));
+
+    // This crate's tokio client against the hyper server.
+    let request = ClientRequest::new(&format!("ws://127.0.0.1:{port}/ws"))
+        .unwrap()
+        .protocol("echo");
+    let (mut ws, response) = rfc6455::tokio::connect_with(request, Options::default())
+        .await
+        .unwrap();
+    assert_eq!(response.protocol.as_deref(), Some("echo"));
+    ws.send(Message::text("through hyper")).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::text("through hyper")
+    );
+    let big = Message::binary(vec![1u8; 200_000]);
+    ws.send(big.clone()).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), big);
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+
+    // The hyper client against the same server.
+    let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(conn.with_upgrades());
+    let request = ClientRequest::new(&format!("ws://127.0.0.1:{port}/ws")).unwrap();
+    let (mut ws, _) =
+        rfc6455::hyper::client::<Empty<Bytes>>(&mut sender, request, Options::default())
+            .await
+            .unwrap();
+    ws.send(Message::binary(&b"hyper client"[..]))
+        .await
+        .unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::binary(&b"hyper client"[..])
+    );
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+
+    assert_eq!(plain_get(port).await.0, 200);
+}
+
+#[tokio::test]
+async fn malformed_and_refused_upgrades() {
+    let port = server().await;
+    let bad_key = format!(
+        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: not-a-key\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    let answer = raw_exchange(port, &bad_key).await;
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+
+    let old_version = bad_key
+        .replace("not-a-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .replace("Version: 13", "Version: 8");
+    let answer = raw_exchange(port, &old_version).await;
+    assert!(answer.starts_with("HTTP/1.1 426 "), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("sec-websocket-version: 13"),
+        "{answer}"
+    );
+
+    // A foreign origin: 403, seen by the client as the status.
+    let request = ClientRequest::new(&format!("ws://127.0.0.1:{port}/ws"))
+        .unwrap()
+        .header("Origin", "http://evil.example");
+    let err = rfc6455::tokio::connect_with(request, Options::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.handshake(),
+        Some(&HandshakeError::UnexpectedStatus(403))
+    );
+
+    // Still serving both routes.
+    assert_eq!(plain_get(port).await, (200, "plain hello".to_owned()));
+    let (mut ws, _) = rfc6455::tokio::connect(&format!("ws://127.0.0.1:{port}/ws"))
+        .await
+        .unwrap();
+    ws.send(Message::text("still here")).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::text("still here")
+    );
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+}
