@@ -82,9 +82,13 @@ fn round_trip(
     wire
 }
 
-fn variants() -> [(&'static str, ExtensionConfig); 3] {
+fn variants() -> [(&'static str, ExtensionConfig); 4] {
     [
         ("plain", ExtensionConfig::new()),
+        (
+            "deflate-level1",
+            ExtensionConfig::new().deflate(DeflateConfig::new().level(1)),
+        ),
         (
             "deflate",
             ExtensionConfig::new().deflate(DeflateConfig::new()),

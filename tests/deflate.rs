@@ -424,7 +424,7 @@ fn fragments_are_compressed_and_rsv1_is_on_the_first_only() {
 fn compression_bomb_fails_with_1009_and_allocates_little() {
     let limit = 1 << 20;
     let (mut client, mut server) = pair(
-        deflate(DeflateConfig::new()),
+        deflate(DeflateConfig::new().level(9)),
         deflate(DeflateConfig::new()),
         Config::default().max_message_size(limit),
     );

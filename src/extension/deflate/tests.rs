@@ -312,7 +312,8 @@ fn agreed(params: DeflateParams, threshold: usize) -> Negotiated {
     Negotiated {
         deflate: Some(Agreed {
             params,
-            level: DEFAULT_LEVEL,
+            // zlib's default level: the RFC's vectors were made with it.
+            level: 6,
             threshold,
         }),
     }
