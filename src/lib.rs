@@ -129,3 +129,7 @@ pub mod tls;
 /// WebSockets in hyper 1.x servers and clients (feature `hyper`).
 #[cfg(feature = "hyper")]
 pub mod hyper;
+
+/// WebSockets over HTTP/2, RFC 8441 (feature `h2`).
+#[cfg(feature = "h2")]
+pub mod h2;

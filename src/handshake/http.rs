@@ -245,6 +245,208 @@ pub fn check_response<B>(
         .ok_or(HandshakeError::ResponseTooLarge)
 }
 
+// ---------------------------------------------------------------------------
+// RFC 8441: WebSockets over HTTP/2 (extended CONNECT)
+// ---------------------------------------------------------------------------
+
+/// A syntactically valid key standing in for the nonce RFC 8441 does away
+/// with, so that an extended CONNECT goes through the same checks as an
+/// HTTP/1.1 upgrade.
+const PLACEHOLDER_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+/// Fields that belong to the HTTP/1.1 upgrade only, or are recomputed.
+fn is_h1_only(name: &HeaderName) -> bool {
+    use ::http::header::{CONNECTION, HOST, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE};
+    [
+        HOST,
+        UPGRADE,
+        CONNECTION,
+        SEC_WEBSOCKET_KEY,
+        SEC_WEBSOCKET_ACCEPT,
+    ]
+    .contains(name)
+}
+
+/// Validates an extended CONNECT request opening a WebSocket over HTTP/2
+/// (RFC 8441 §4, §5): method `CONNECT`, HTTP/2, `:protocol` (given by the
+/// HTTP/2 library, e.g. `h2::ext::Protocol`) equal to `websocket`,
+/// `:scheme`, `:authority` and `:path` present, `Sec-WebSocket-Version: 13`;
+/// optional `Origin`, subprotocols and extensions, checked as for HTTP/1.1.
+/// There is no `Sec-WebSocket-Key`: the returned [`Request`]'s
+/// [`key`](Request::key) is a placeholder. Accept it with
+/// [`Request::accept`], then answer with [`extended_connect_response`].
+///
+/// # Errors
+/// [`HandshakeError::MethodNotAllowed`] (405) for another method,
+/// [`UnsupportedHttpVersion`](HandshakeError::UnsupportedHttpVersion) for
+/// another HTTP version, [`MissingUpgrade`](HandshakeError::MissingUpgrade)
+/// (400) for a missing or other `:protocol`,
+/// [`MalformedRequest`](HandshakeError::MalformedRequest) for a missing
+/// pseudo-header, then the header checks shared with HTTP/1.1 (426 for
+/// another version, 400 for malformed subprotocols or extensions). Answer
+/// with [`error_response`].
+pub fn parse_extended_connect_parts(
+    method: &Method,
+    uri: &Uri,
+    version: Version,
+    headers: &HeaderMap,
+    protocol: Option<&str>,
+    config: &Config,
+    extensions: &ExtensionConfig,
+) -> Result<Request, HandshakeError> {
+    if method != Method::CONNECT {
+        return Err(HandshakeError::MethodNotAllowed);
+    }
+    if version != Version::HTTP_2 {
+        return Err(HandshakeError::UnsupportedHttpVersion);
+    }
+    if !protocol.is_some_and(|p| p.eq_ignore_ascii_case("websocket")) {
+        return Err(HandshakeError::MissingUpgrade);
+    }
+    let (Some(authority), Some(path), true) = (
+        uri.authority(),
+        uri.path_and_query(),
+        uri.scheme().is_some(),
+    ) else {
+        return Err(HandshakeError::MalformedRequest);
+    };
+    let mut block = Vec::with_capacity(256);
+    block.extend_from_slice(b"GET ");
+    block.extend_from_slice(path.as_str().as_bytes());
+    block.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+    block.extend_from_slice(authority.as_str().as_bytes());
+    block
+        .extend_from_slice(b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+    block.extend_from_slice(PLACEHOLDER_KEY.as_bytes());
+    block.extend_from_slice(b"\r\n");
+    let mut rest = HeaderMap::new();
+    for (name, value) in headers {
+        if !is_h1_only(name) {
+            rest.append(name.clone(), value.clone());
+        }
+    }
+    push_headers(&mut block, &rest);
+    let mut buf = BytesMut::from(&block[..]);
+    ServerHandshake::new(config)
+        .extensions(extensions.clone())
+        .parse(&mut buf)?
+        .ok_or(HandshakeError::RequestTooLarge)
+}
+
+/// [`parse_extended_connect_parts`] for a whole `http::Request`.
+///
+/// # Errors
+/// As [`parse_extended_connect_parts`].
+pub fn parse_extended_connect<B>(
+    request: &::http::Request<B>,
+    protocol: Option<&str>,
+    config: &Config,
+    extensions: &ExtensionConfig,
+) -> Result<Request, HandshakeError> {
+    parse_extended_connect_parts(
+        request.method(),
+        request.uri(),
+        request.version(),
+        request.headers(),
+        protocol,
+        config,
+        extensions,
+    )
+}
+
+/// The `200` answering an accepted extended CONNECT (RFC 8441 §5): the
+/// subprotocol and extensions agreed and the headers [`Accept`] added; no
+/// `Upgrade`, `Connection` or `Sec-WebSocket-Accept`.
+pub fn extended_connect_response(accepted: &Accepted) -> ::http::Response<()> {
+    let mut response = response(accepted);
+    *response.status_mut() = StatusCode::OK;
+    let h1_only: Vec<HeaderName> = response
+        .headers()
+        .keys()
+        .filter(|n| is_h1_only(n))
+        .cloned()
+        .collect();
+    for name in h1_only {
+        response.headers_mut().remove(name);
+    }
+    response
+}
+
+/// Builds an extended CONNECT request (RFC 8441 §5) from `request`:
+/// `CONNECT`, HTTP/2, a URI with scheme (`https` for `wss://`, else
+/// `http`), authority and path, `Sec-WebSocket-Version: 13`, the offered
+/// subprotocols and extensions and the added headers. The `:protocol`
+/// pseudo-header is the HTTP/2 library's business: set it to `websocket`
+/// (with h2, the `h2::ext::Protocol` request extension). Check the answer
+/// with [`check_extended_connect_response`].
+///
+/// # Errors
+/// As [`ClientRequest::build`].
+pub fn extended_connect_request(
+    request: ClientRequest,
+    config: &Config,
+) -> Result<(::http::Request<()>, ClientHandshake), HandshakeError> {
+    let scheme = if request.is_tls() { "https" } else { "http" };
+    let (h1, handshake) = client_request(request, config)?;
+    let authority = h1
+        .headers()
+        .get(::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let uri: Uri = alloc::format!("{scheme}://{authority}{}", h1.uri())
+        .parse()
+        .map_err(|_| HandshakeError::InvalidHeaderToSend)?;
+    let mut out = ::http::Request::new(());
+    *out.method_mut() = Method::CONNECT;
+    *out.version_mut() = Version::HTTP_2;
+    *out.uri_mut() = uri;
+    for (name, value) in h1.headers() {
+        if !is_h1_only(name) {
+            out.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    Ok((out, handshake))
+}
+
+/// Checks the answer to an extended CONNECT (RFC 8441 §5): a 2xx status,
+/// then the subprotocol and extensions by the rules of §4.1.
+///
+/// # Errors
+/// [`HandshakeError::UnexpectedStatus`] for a status outside 2xx,
+/// [`UnofferedProtocol`](HandshakeError::UnofferedProtocol),
+/// [`InvalidResponseHeader`](HandshakeError::InvalidResponseHeader),
+/// [`UnofferedExtension`](HandshakeError::UnofferedExtension).
+pub fn check_extended_connect_response<B>(
+    handshake: &mut ClientHandshake,
+    response: &::http::Response<B>,
+) -> Result<Response, HandshakeError> {
+    if !response.status().is_success() {
+        return Err(HandshakeError::UnexpectedStatus(response.status().as_u16()));
+    }
+    let mut synthesized = ::http::Response::new(());
+    *synthesized.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = synthesized.headers_mut();
+    for (name, value) in response.headers() {
+        if !is_h1_only(name) {
+            h.append(name.clone(), value.clone());
+        }
+    }
+    h.insert(
+        ::http::header::UPGRADE,
+        HeaderValue::from_static("websocket"),
+    );
+    h.insert(
+        ::http::header::CONNECTION,
+        HeaderValue::from_static("Upgrade"),
+    );
+    let accept = HeaderValue::from_str(handshake.expected_accept().as_str())
+        .map_err(|_| HandshakeError::AcceptKeyMismatch)?;
+    h.insert(::http::header::SEC_WEBSOCKET_ACCEPT, accept);
+    let mut checked = check_response(handshake, &synthesized)?;
+    checked.status = response.status().as_u16();
+    Ok(checked)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,6 +590,121 @@ mod tests {
         assert_eq!(
             check_response(&mut hs, &refused).unwrap_err(),
             HandshakeError::UnexpectedStatus(403)
+        );
+    }
+
+    fn connect_request() -> ::http::request::Builder {
+        ::http::Request::builder()
+            .method(Method::CONNECT)
+            .version(Version::HTTP_2)
+            .uri("https://example.com/chat?x=1")
+            .header("sec-websocket-version", "13")
+    }
+
+    fn connect_status(req: &::http::Request<()>, protocol: Option<&str>) -> u16 {
+        let e = parse_extended_connect(
+            req,
+            protocol,
+            &Config::default(),
+            &ExtensionConfig::default(),
+        )
+        .unwrap_err();
+        error_response(&e).status().as_u16()
+    }
+
+    #[test]
+    fn extended_connect_accepts() {
+        let req = connect_request()
+            .header("sec-websocket-protocol", "chat")
+            .header("origin", "https://example.com")
+            .body(())
+            .unwrap();
+        let parsed = parse_extended_connect(
+            &req,
+            Some("websocket"),
+            &Config::default(),
+            &ExtensionConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(parsed.path(), "/chat?x=1");
+        assert_eq!(parsed.host(), "example.com");
+        assert!(parsed.check_origin(&["https://example.com"]).is_ok());
+        let accepted = parsed.accept(Accept::new().protocol("chat")).unwrap();
+        let resp = extended_connect_response(&accepted);
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["sec-websocket-protocol"], "chat");
+        for gone in ["upgrade", "connection", "sec-websocket-accept"] {
+            assert!(!resp.headers().contains_key(gone), "{gone}");
+        }
+    }
+
+    #[test]
+    fn extended_connect_refusals() {
+        let req = connect_request().body(()).unwrap();
+        assert_eq!(connect_status(&req, None), 400);
+        assert_eq!(connect_status(&req, Some("chat")), 400);
+        let req = connect_request().method(Method::GET).body(()).unwrap();
+        assert_eq!(connect_status(&req, Some("websocket")), 405);
+        let req = connect_request()
+            .version(Version::HTTP_11)
+            .body(())
+            .unwrap();
+        assert_eq!(connect_status(&req, Some("websocket")), 505);
+        let mut req = connect_request().body(()).unwrap();
+        req.headers_mut()
+            .insert("sec-websocket-version", HeaderValue::from_static("8"));
+        assert_eq!(connect_status(&req, Some("websocket")), 426);
+        let req = connect_request().uri("/no-authority").body(()).unwrap();
+        assert_eq!(connect_status(&req, Some("websocket")), 400);
+    }
+
+    #[test]
+    fn extended_connect_client_round_trip() {
+        let config = Config::default();
+        let (req, mut hs) = extended_connect_request(
+            ClientRequest::new("wss://example.com:8443/feed")
+                .unwrap()
+                .protocol("v2")
+                .header("Origin", "https://example.com"),
+            &config,
+        )
+        .unwrap();
+        assert_eq!(req.method(), Method::CONNECT);
+        assert_eq!(req.version(), Version::HTTP_2);
+        assert_eq!(req.uri(), "https://example.com:8443/feed");
+        assert!(!req.headers().contains_key("sec-websocket-key"));
+        assert!(!req.headers().contains_key("host"));
+        let parsed = parse_extended_connect(
+            &req,
+            Some("websocket"),
+            &config,
+            &ExtensionConfig::default(),
+        )
+        .unwrap();
+        let accepted = parsed.accept(Accept::new().protocol("v2")).unwrap();
+        let resp = extended_connect_response(&accepted);
+        let checked = check_extended_connect_response(&mut hs, &resp).unwrap();
+        assert_eq!(
+            (checked.status, checked.protocol.as_deref()),
+            (200, Some("v2"))
+        );
+
+        let (_, mut hs) =
+            extended_connect_request(ClientRequest::new("ws://a/").unwrap(), &config).unwrap();
+        let refused = ::http::Response::builder().status(400).body(()).unwrap();
+        assert_eq!(
+            check_extended_connect_response(&mut hs, &refused).unwrap_err(),
+            HandshakeError::UnexpectedStatus(400)
+        );
+        let (_, mut hs) =
+            extended_connect_request(ClientRequest::new("ws://a/").unwrap(), &config).unwrap();
+        let unoffered = ::http::Response::builder()
+            .header("sec-websocket-protocol", "nope")
+            .body(())
+            .unwrap();
+        assert_eq!(
+            check_extended_connect_response(&mut hs, &unoffered).unwrap_err(),
+            HandshakeError::UnofferedProtocol
         );
     }
 }

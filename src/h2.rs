@@ -1,0 +1,291 @@
+//! WebSockets over HTTP/2 (RFC 8441) with the `h2` crate (feature `h2`).
+//!
+//! A WebSocket is one HTTP/2 stream opened by an extended CONNECT
+//! (`:method CONNECT`, `:protocol websocket`, `sec-websocket-version: 13`)
+//! and accepted with a `200`; the frames of RFC 6455 then travel as the
+//! stream's DATA, and closing the stream (END_STREAM) plays the part of
+//! closing the TCP connection. Many WebSockets, and plain requests, share
+//! one connection.
+//!
+//! - [`H2Stream`] turns an h2 stream's two halves into an
+//!   `AsyncRead + AsyncWrite` transport honouring HTTP/2 flow control:
+//!   received bytes are released back to the peer as they are read, and
+//!   writes wait for send capacity. The usual [`WebSocketStream`] runs on it.
+//! - Server: enable the protocol on the connection
+//!   (`h2::server::Builder::enable_connect_protocol`), then for each request
+//!   [`is_extended_connect`] tells WebSocket streams apart and [`accept`]
+//!   (or [`accept_with`]) validates, answers and wraps them.
+//! - Client: [`connect`] opens a WebSocket on an h2 client connection whose
+//!   server announced `SETTINGS_ENABLE_CONNECT_PROTOCOL`.
+//!
+//! The handshake itself is [`crate::handshake::http`]'s
+//! `parse_extended_connect` / `extended_connect_request`, usable with
+//! another HTTP/2 implementation.
+
+use core::pin::Pin;
+use core::task::{Context, Poll, ready};
+use core::time::Duration;
+use std::io;
+
+use bytes::{Buf, Bytes, BytesMut};
+use h2::{RecvStream, SendStream};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::handshake::http::{
+    check_extended_connect_response, error_response, extended_connect_request,
+    extended_connect_response, parse_extended_connect,
+};
+use crate::handshake::{Accept, ClientRequest, HandshakeError, Request, Response};
+use crate::tokio::{Options, WebSocketStream};
+use crate::{Connection, Role, StreamError};
+
+/// Largest chunk handed to h2 at once; h2 splits DATA frames further by the
+/// peer's frame size.
+const MAX_WRITE: usize = 64 << 10;
+
+/// One HTTP/2 stream as a byte transport: reads DATA from the [`RecvStream`]
+/// (releasing flow-control capacity as bytes are consumed), writes DATA to
+/// the [`SendStream`] within the capacity the peer grants, and ends the
+/// stream (END_STREAM) on shutdown.
+#[derive(Debug)]
+pub struct H2Stream {
+    send: SendStream<Bytes>,
+    recv: RecvStream,
+    /// Received bytes not yet read.
+    pending: Bytes,
+    shut_down: bool,
+}
+
+fn to_io(e: h2::Error) -> io::Error {
+    if e.is_io() {
+        e.into_io().unwrap_or_else(|| io::ErrorKind::Other.into())
+    } else {
+        io::Error::other(e)
+    }
+}
+
+impl H2Stream {
+    /// Joins the halves of one stream.
+    pub fn new(send: SendStream<Bytes>, recv: RecvStream) -> Self {
+        H2Stream {
+            send,
+            recv,
+            pending: Bytes::new(),
+            shut_down: false,
+        }
+    }
+
+    /// The halves, and any received bytes not yet read.
+    pub fn into_parts(self) -> (SendStream<Bytes>, RecvStream, Bytes) {
+        (self.send, self.recv, self.pending)
+    }
+}
+
+impl AsyncRead for H2Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        while this.pending.is_empty() {
+            match ready!(this.recv.poll_data(cx)) {
+                Some(Ok(data)) => {
+                    // The peer may send again what the application consumed.
+                    let _ = this.recv.flow_control().release_capacity(data.len());
+                    this.pending = data;
+                }
+                Some(Err(e)) => {
+                    // A reset with NO_ERROR after END_STREAM is a clean end.
+                    if e.reason() == Some(h2::Reason::NO_ERROR) {
+                        return Poll::Ready(Ok(()));
+                    }
+                    return Poll::Ready(Err(to_io(e)));
+                }
+                None => return Poll::Ready(Ok(())),
+            }
+        }
+        let n = this.pending.len().min(buf.remaining());
+        buf.put_slice(&this.pending[..n]);
+        this.pending.advance(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for H2Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        if this.shut_down {
+            return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
+        }
+        while this.send.capacity() == 0 {
+            this.send.reserve_capacity(buf.len().min(MAX_WRITE));
+            match ready!(this.send.poll_capacity(cx)) {
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Poll::Ready(Err(to_io(e))),
+                None => return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
+            }
+        }
+        let n = this.send.capacity().min(buf.len());
+        this.send
+            .send_data(Bytes::copy_from_slice(&buf[..n]), false)
+            .map_err(to_io)?;
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // The h2 connection task writes what was sent.
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.shut_down {
+            this.shut_down = true;
+            this.send.send_data(Bytes::new(), true).map_err(to_io)?;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The `:protocol` of a request, as h2 hands it over.
+fn protocol_of<B>(request: &http::Request<B>) -> Option<&str> {
+    request
+        .extensions()
+        .get::<h2::ext::Protocol>()
+        .map(|p| p.as_str())
+}
+
+/// Whether `request` is an extended CONNECT (any `:protocol`): route it to
+/// [`accept`] rather than to plain request handling.
+pub fn is_extended_connect<B>(request: &http::Request<B>) -> bool {
+    request.method() == http::Method::CONNECT && protocol_of(request).is_some()
+}
+
+/// Accepts a WebSocket without subprotocol; see [`accept_with`].
+///
+/// # Errors
+/// As [`accept_with`].
+pub fn accept(
+    request: http::Request<RecvStream>,
+    respond: h2::server::SendResponse<Bytes>,
+    options: Options,
+) -> Result<WebSocketStream<H2Stream>, StreamError> {
+    accept_with(request, respond, options, |_| Ok(Accept::new()))
+}
+
+/// Validates an extended CONNECT (RFC 8441 §4, §5, with `options`' limits
+/// and extensions), lets `decide` accept it (subprotocol, headers) or refuse
+/// it (e.g. `request.check_origin(&[...])?`), sends the `200` and returns
+/// the WebSocket over the stream. A refusal is answered on the stream (400
+/// for a wrong `:protocol`, 426 for another version, 403, ...) and returned.
+///
+/// # Errors
+/// [`StreamError::Protocol`] with the [`HandshakeError`] answered, or
+/// [`StreamError::Io`] if h2 could not send the response.
+pub fn accept_with<F>(
+    request: http::Request<RecvStream>,
+    mut respond: h2::server::SendResponse<Bytes>,
+    options: Options,
+    decide: F,
+) -> Result<WebSocketStream<H2Stream>, StreamError>
+where
+    F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
+{
+    let outcome = parse_extended_connect(
+        &request,
+        protocol_of(&request),
+        &options.config,
+        &options.extensions,
+    )
+    .and_then(|parsed| parsed.accept(decide(&parsed)?));
+    let accepted = match outcome {
+        Ok(accepted) => accepted,
+        Err(e) => {
+            let mut refusal = error_response(&e);
+            // Connection-specific fields are not allowed in HTTP/2.
+            refusal.headers_mut().remove(http::header::CONNECTION);
+            let _ = respond.send_response(refusal, true);
+            return Err(e.into());
+        }
+    };
+    let send = respond
+        .send_response(extended_connect_response(&accepted), false)
+        .map_err(to_io)?;
+    let protocol = accepted.protocol.clone();
+    let conn = accepted.into_connection(options.config.clone());
+    let io = H2Stream::new(send, request.into_body());
+    Ok(WebSocketStream::from_parts(
+        io,
+        conn,
+        BytesMut::new(),
+        options,
+        protocol,
+    ))
+}
+
+/// Opens a WebSocket on an h2 client connection (RFC 8441 §4, §5): waits
+/// until the server's SETTINGS allow extended CONNECT, sends the request
+/// built from `request` (its URL gives `:scheme`, `:authority`, `:path`),
+/// checks the `2xx` answer and returns the WebSocket over the stream. The
+/// handshake timeout of `options` bounds the whole.
+///
+/// # Errors
+/// [`StreamError::Io`] with [`io::ErrorKind::Unsupported`] if the server
+/// did not enable extended CONNECT, or for h2 failures;
+/// [`StreamError::Protocol`] with [`HandshakeError::UnexpectedStatus`] for a
+/// refusal, or another [`HandshakeError`] for an invalid answer;
+/// [`StreamError::HandshakeTimeout`].
+pub async fn connect(
+    sender: &mut h2::client::SendRequest<Bytes>,
+    request: ClientRequest,
+    options: Options,
+) -> Result<(WebSocketStream<H2Stream>, Response), StreamError> {
+    let request = request.extensions(options.extensions.clone());
+    let (http_request, mut handshake) = extended_connect_request(request, &options.config)?;
+    let work = async {
+        let mut ready = sender.clone().ready().await.map_err(to_io)?;
+        // The server's first SETTINGS frame says whether it takes extended
+        // CONNECT; the connection task may not have read it yet.
+        let mut waited = Duration::ZERO;
+        while !ready.is_extended_connect_protocol_enabled() {
+            if waited >= Duration::from_secs(1) {
+                return Err(StreamError::Io(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "the server did not enable extended CONNECT (RFC 8441 SETTINGS_ENABLE_CONNECT_PROTOCOL)",
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            waited += Duration::from_millis(2);
+        }
+        let mut http_request = http_request;
+        http_request
+            .extensions_mut()
+            .insert(h2::ext::Protocol::from_static("websocket"));
+        let (response, send) = ready.send_request(http_request, false).map_err(to_io)?;
+        let response = response.await.map_err(to_io)?;
+        Ok((response, send))
+    };
+    let (http_response, send) = match options.handshake_timeout {
+        Some(limit) => tokio::time::timeout(limit, work)
+            .await
+            .map_err(|_| StreamError::HandshakeTimeout)??,
+        None => work.await?,
+    };
+    let mut response = check_extended_connect_response(&mut handshake, &http_response)?;
+    let negotiated = core::mem::take(&mut response.negotiated);
+    let conn = Connection::with_extensions(Role::Client, options.config.clone(), negotiated);
+    let protocol = response.protocol.clone();
+    let io = H2Stream::new(send, http_response.into_body());
+    Ok((
+        WebSocketStream::from_parts(io, conn, BytesMut::new(), options, protocol),
+        response,
+    ))
+}
