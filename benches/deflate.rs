@@ -86,8 +86,8 @@ fn variants() -> [(&'static str, ExtensionConfig); 4] {
     [
         ("plain", ExtensionConfig::new()),
         (
-            "deflate-level1",
-            ExtensionConfig::new().deflate(DeflateConfig::new().level(1)),
+            "deflate-level6",
+            ExtensionConfig::new().deflate(DeflateConfig::new().level(6)),
         ),
         (
             "deflate",
