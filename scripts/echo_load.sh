@@ -23,6 +23,8 @@ REPORT=$ROOT/reports/echo_load.md
 WORK=$ROOT/reports/echo_load-work
 BIN=$ROOT/benches/load/target/release
 mkdir -p "$WORK"
+# Hard bound of one load run: warm-up + measurement + a minute of setup slack.
+RUN_LIMIT=$(awk -v w="$WARMUP" -v d="$DURATION" 'BEGIN { printf "%d", w + d + 60 }')
 
 # name binary port
 ALL_STACKS="rfc6455-tokio rfc6455-blocking tungstenite fastwebsockets tokio-websockets raw-tcp"
@@ -97,7 +99,7 @@ if [[ $MODE == all || $MODE == echo ]]; then
                 raw=()
                 [[ $stack == raw-tcp ]] && raw=(--raw)
                 start_server "$stack"
-                out=$(taskset -c 1 timeout 120 "$BIN/load" echo "$ADDR" "$conns" "$size" \
+                out=$(taskset -c 1 timeout "$RUN_LIMIT" "$BIN/load" echo "$ADDR" "$conns" "$size" \
                     "${raw[@]}" --warmup "$WARMUP" --duration "$DURATION" --pid "$SERVER_PID" \
                     2>>"$WORK/load-$stack.log") || {
                     echo "load against $stack failed ($(case_name "$conns" "$size")); see $WORK/load-$stack.log" >&2
