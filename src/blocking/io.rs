@@ -16,7 +16,7 @@ const MIN_READ: usize = 4 << 10;
 /// `BytesMut` costs without `unsafe`.
 const MAX_READ: usize = 256 << 10;
 /// Above this capacity an empty read buffer is released.
-const RETAIN_CAPACITY: usize = 64 << 10;
+const RETAIN_CAPACITY: usize = 8 << 10;
 /// Slices per vectored write.
 const IOV: usize = 64;
 
@@ -183,16 +183,15 @@ impl ReadState {
 
     /// Reads once into the buffer's tail.
     ///
-    /// The buffer is grown towards what the frame being received still needs
-    /// ([`Connection::bytes_needed`]), but by at most what is already
-    /// buffered (or one read): memory follows the bytes the peer actually
-    /// sent, not its length claim, while a large frame still arrives with
-    /// amortized linear copying.
+    /// The read asks for the rest of the pending frame
+    /// ([`Connection::bytes_needed`]) plus room for a following header, so
+    /// that it usually comes back short, and for at most `MAX_READ`: memory
+    /// follows the bytes the peer actually sent, not its length claim, while
+    /// a large frame still arrives with amortized linear copying.
     fn fill<D: Driver>(&mut self, d: &mut D) -> io::Result<usize> {
         let len = self.buf.len();
         let needed = d.with_conn(|c| c.bytes_needed(len));
-        self.buf.reserve(needed.min(len.max(MAX_READ)));
-        let want = needed.clamp(MIN_READ, MAX_READ);
+        let want = needed.saturating_add(MIN_READ).min(MAX_READ);
         self.buf.resize(len + want, 0);
         let result = d.read_transport(&mut self.buf[len..]);
         let n = *result.as_ref().unwrap_or(&0);
