@@ -209,6 +209,7 @@ where
     let accepted = match outcome {
         Ok(accepted) => accepted,
         Err(e) => {
+            crate::trace::ws_event!(debug, error = %e, status = e.status(), "handshake failed");
             let mut refusal = error_response(&e);
             // Connection-specific fields are not allowed in HTTP/2.
             refusal.headers_mut().remove(http::header::CONNECTION);
@@ -222,13 +223,10 @@ where
     let protocol = accepted.protocol.clone();
     let conn = accepted.into_connection(options.config.clone());
     let io = H2Stream::new(send, request.into_body());
-    Ok(WebSocketStream::from_parts(
-        io,
-        conn,
-        BytesMut::new(),
-        options,
-        protocol,
-    ))
+    let ws = WebSocketStream::from_parts(io, conn, BytesMut::new(), options, protocol);
+    #[cfg(feature = "tracing")]
+    crate::trace::established(&ws, "h2");
+    Ok(ws)
 }
 
 /// Opens a WebSocket on an h2 client connection (RFC 8441 §4, §5): waits
@@ -284,8 +282,8 @@ pub async fn connect(
     let conn = Connection::with_extensions(Role::Client, options.config.clone(), negotiated);
     let protocol = response.protocol.clone();
     let io = H2Stream::new(send, http_response.into_body());
-    Ok((
-        WebSocketStream::from_parts(io, conn, BytesMut::new(), options, protocol),
-        response,
-    ))
+    let ws = WebSocketStream::from_parts(io, conn, BytesMut::new(), options, protocol);
+    #[cfg(feature = "tracing")]
+    crate::trace::established(&ws, "h2");
+    Ok((ws, response))
 }

@@ -100,8 +100,11 @@ where
     R: Default,
     F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
 {
-    let parsed = parse_request(request, &options.config, &options.extensions)?;
-    let accepted = parsed.accept(decide(&parsed)?)?;
+    let accepted = parse_request(request, &options.config, &options.extensions)
+        .and_then(|parsed| parsed.accept(decide(&parsed)?))
+        .inspect_err(|_e| {
+            crate::trace::ws_event!(debug, error = %_e, status = _e.status(), "handshake failed");
+        })?;
     let response = crate::handshake::http::response(&accepted).map(|()| R::default());
     let protocol = accepted.protocol.clone();
     let conn = accepted.into_connection(options.config.clone());
@@ -135,13 +138,16 @@ impl Future for UpgradeFut {
         let this = self.get_mut();
         let upgraded = ready!(Pin::new(&mut this.on_upgrade).poll(cx)).map_err(io::Error::other)?;
         let (conn, options, protocol) = *this.parts.take().ok_or(StreamError::Closed)?;
-        Poll::Ready(Ok(WebSocketStream::from_parts(
+        let ws = WebSocketStream::from_parts(
             TokioIo::new(upgraded),
             conn,
             BytesMut::new(),
             options,
             protocol,
-        )))
+        );
+        #[cfg(feature = "tracing")]
+        crate::trace::established(&ws, "hyper");
+        Poll::Ready(Ok(ws))
     }
 }
 
@@ -186,14 +192,9 @@ where
     };
     let conn = Connection::with_extensions(Role::Client, options.config.clone(), negotiated);
     let protocol = response.protocol.clone();
-    Ok((
-        WebSocketStream::from_parts(
-            TokioIo::new(upgraded),
-            conn,
-            BytesMut::new(),
-            options,
-            protocol,
-        ),
-        response,
-    ))
+    let io = TokioIo::new(upgraded);
+    let ws = WebSocketStream::from_parts(io, conn, BytesMut::new(), options, protocol);
+    #[cfg(feature = "tracing")]
+    crate::trace::established(&ws, "hyper");
+    Ok((ws, response))
 }

@@ -133,3 +133,5 @@ pub mod hyper;
 /// WebSockets over HTTP/2, RFC 8441 (feature `h2`).
 #[cfg(feature = "h2")]
 pub mod h2;
+
+mod trace;

@@ -68,6 +68,26 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
 {
+    #[cfg(feature = "tracing")]
+    return crate::trace::handshake(
+        crate::trace::connection_span(Role::Server),
+        accept_inner(io, options, decide),
+        |ws| ws,
+    )
+    .await;
+    #[cfg(not(feature = "tracing"))]
+    accept_inner(io, options, decide).await
+}
+
+async fn accept_inner<S, F>(
+    io: S,
+    options: Options,
+    decide: F,
+) -> Result<WebSocketStream<S>, StreamError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
+{
     let mut io = io;
     let mut buf = BytesMut::new();
     let outcome = with_deadline(&options, async {
@@ -138,7 +158,25 @@ pub async fn connect_with(
         return Err(StreamError::TlsUnsupported);
     }
     let tcp = tcp_connect(&request, &options).await?;
-    client(MaybeTlsStream::Plain(tcp), request, options).await
+    client_on_tcp(MaybeTlsStream::Plain(tcp), request, options).await
+}
+
+/// [`client`] with the peer's address in the connection's span.
+async fn client_on_tcp(
+    io: MaybeTlsStream<TcpStream>,
+    request: ClientRequest,
+    options: Options,
+) -> Result<(ClientStream, Response), StreamError> {
+    #[cfg(feature = "tracing")]
+    {
+        let span = crate::trace::connection_span(Role::Client);
+        if let Ok(peer) = io.get_ref().peer_addr() {
+            span.record("peer", tracing::field::display(peer));
+        }
+        crate::trace::handshake(span, client_inner(io, request, options), |(ws, _)| ws).await
+    }
+    #[cfg(not(feature = "tracing"))]
+    client_inner(io, request, options).await
 }
 
 /// Connects with TLS configured by `config` (a private root store, client
@@ -168,7 +206,7 @@ pub async fn connect_tls_with(
 ) -> Result<(ClientStream, Response), StreamError> {
     if !request.is_tls() {
         let tcp = tcp_connect(&request, &options).await?;
-        return client(MaybeTlsStream::Plain(tcp), request, options).await;
+        return client_on_tcp(MaybeTlsStream::Plain(tcp), request, options).await;
     }
     let name = crate::tls::server_name(&request)?;
     let tls = with_deadline(&options, async {
@@ -179,7 +217,7 @@ pub async fn connect_tls_with(
             .map_err(StreamError::Tls)
     })
     .await?;
-    client(
+    client_on_tcp(
         MaybeTlsStream::Rustls(std::boxed::Box::new(tls)),
         request,
         options,
@@ -207,6 +245,22 @@ async fn tcp_connect(request: &ClientRequest, options: &Options) -> Result<TcpSt
 /// # Errors
 /// As [`connect`], but for connecting.
 pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
+    io: S,
+    request: ClientRequest,
+    options: Options,
+) -> Result<(WebSocketStream<S>, Response), StreamError> {
+    #[cfg(feature = "tracing")]
+    return crate::trace::handshake(
+        crate::trace::connection_span(Role::Client),
+        client_inner(io, request, options),
+        |(ws, _)| ws,
+    )
+    .await;
+    #[cfg(not(feature = "tracing"))]
+    client_inner(io, request, options).await
+}
+
+async fn client_inner<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,
     request: ClientRequest,
     options: Options,
