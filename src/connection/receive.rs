@@ -1,0 +1,352 @@
+//! Receiving: frames off the caller's buffer, unmasked and checked in place,
+//! reassembled into events (RFC 6455 §5.2-§5.5, §8.1; RFC 7692 §6.2 with
+//! the `deflate` feature).
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::{Connection, State, Step};
+use crate::close::CloseFrame;
+use crate::config::Role;
+use crate::error::Error;
+use crate::frame::{FrameHeader, OpCode, RSV1};
+use crate::mask::apply_mask;
+use crate::message::{DataKind, Event, Fragment};
+use crate::text::Utf8Bytes;
+use crate::utf8::Utf8Validator;
+
+/// The frame whose header was parsed and whose payload is still arriving.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct PartialFrame {
+    header: FrameHeader,
+    len: usize,
+    /// Payload bytes already unmasked (and validated, for text).
+    done: usize,
+    /// Payload bytes already taken off the caller's buffer (inflated, for a
+    /// compressed message); the buffer starts at this payload offset.
+    consumed: usize,
+}
+
+/// The data message being received.
+#[derive(Debug, Default)]
+pub(super) struct Incoming {
+    /// Its type, while one is in progress.
+    kind: Option<DataKind>,
+    /// Whether its first frame set RSV1 (permessage-deflate).
+    compressed: bool,
+    /// Payload bytes received so far.
+    size: usize,
+    /// Earlier fragments, when reassembling.
+    buf: BytesMut,
+    utf8: Utf8Validator,
+}
+
+impl Connection {
+    /// Takes the next event off the front of `buf`.
+    ///
+    /// Returns `Ok(None)` when `buf` holds no complete event yet (read more
+    /// and call again) and, after the peer's close frame, forever. Pongs to
+    /// received pings and the echo of a received close frame are queued as
+    /// output before the event is returned.
+    ///
+    /// # Errors
+    /// A protocol violation by the peer (see [`Error::close_code`]); its close
+    /// frame is queued and the error is returned by every later call.
+    pub fn receive(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, Error> {
+        if let Some(e) = &self.failure {
+            return Err(e.clone());
+        }
+        loop {
+            if self.state == State::Closed || (self.transport_done && self.frame.is_none()) {
+                // Nothing after the peer's close frame is read (§5.5.1).
+                buf.clear();
+                return Ok(None);
+            }
+            match self.step(buf) {
+                Ok(Step::Event(event)) => return Ok(Some(event)),
+                Ok(Step::NeedMore) => return Ok(None),
+                Ok(Step::Continue) => {}
+                Err(e) => return Err(self.fail_with(e)),
+            }
+        }
+    }
+
+    /// How many more bytes the frame being received needs, given that `buf`
+    /// (the buffer passed to [`receive`](Self::receive)) holds `buffered`
+    /// bytes: a hint for sizing the next read. 0 when no frame header is
+    /// pending.
+    pub fn bytes_needed(&self, buffered: usize) -> usize {
+        self.frame
+            .map_or(0, |f| (f.len - f.consumed).saturating_sub(buffered))
+    }
+
+    /// Reports that the transport reached end of stream.
+    ///
+    /// # Errors
+    /// `Error::AbnormalClosure` (1006) if the close handshake had not
+    /// completed; the connection is then failed and nothing is queued.
+    pub fn receive_eof(&mut self) -> Result<(), Error> {
+        self.transport_done = true;
+        if let Some(e) = &self.failure {
+            return Err(e.clone());
+        }
+        if self.state == State::Closed {
+            return Ok(());
+        }
+        self.state = State::Closed;
+        self.failure = Some(Error::AbnormalClosure);
+        Err(Error::AbnormalClosure)
+    }
+
+    pub(super) fn step(&mut self, buf: &mut BytesMut) -> Result<Step, Error> {
+        let mut frame = match self.frame {
+            Some(frame) => frame,
+            None => {
+                let Some((header, header_len)) = FrameHeader::parse(buf)? else {
+                    return Ok(Step::NeedMore);
+                };
+                let len = self.check_header(&header)?;
+                buf.advance(header_len);
+                PartialFrame {
+                    header,
+                    len,
+                    done: 0,
+                    consumed: 0,
+                }
+            }
+        };
+        // Unmask and validate what has arrived, even of an unfinished frame,
+        // so that invalid text fails as soon as its bytes are here.
+        let available = buf.len().min(frame.len - frame.consumed);
+        let unmasked = frame.done - frame.consumed;
+        if available > unmasked {
+            let fresh = &mut buf[unmasked..available];
+            if let Some(key) = frame.header.mask {
+                apply_mask(fresh, key, frame.done);
+            }
+            if self.validates_text(&frame.header) {
+                self.incoming.utf8.feed(fresh)?;
+            }
+            frame.done += available - unmasked;
+        }
+        // A compressed frame is inflated as it arrives (so that invalid data
+        // and oversized output fail early) and leaves the caller's buffer.
+        #[cfg(feature = "deflate")]
+        if available > 0 && self.incoming.compressed && !frame.header.opcode.is_control() {
+            self.inflate(&buf[..available])?;
+            buf.advance(available);
+            frame.consumed += available;
+        }
+        if frame.done < frame.len {
+            self.frame = Some(frame);
+            return Ok(Step::NeedMore);
+        }
+        self.frame = None;
+        let payload = buf.split_to(frame.len - frame.consumed).freeze();
+        self.dispatch(frame.header, payload)
+    }
+
+    /// Checks a header against the connection state, before any payload is
+    /// buffered; returns the payload length.
+    pub(super) fn check_header(&mut self, h: &FrameHeader) -> Result<usize, Error> {
+        if h.rsv & !self.extensions.rsv_bits() != 0 {
+            return Err(Error::ReservedBits);
+        }
+        // Extensions grant RSV bits to the first frame of a data message only.
+        if h.rsv != 0 && !matches!(h.opcode, OpCode::Text | OpCode::Binary) {
+            return Err(Error::ReservedBits);
+        }
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) => return Err(Error::UnmaskedFrame),
+            (Role::Client, true) => return Err(Error::MaskedFrame),
+            _ => {}
+        }
+        if h.payload_len > self.config.get_max_frame_size() as u64 {
+            return Err(Error::FrameTooLarge);
+        }
+        // Fits in usize: bounded by a usize limit just above.
+        let len = h.payload_len as usize;
+        match h.opcode {
+            OpCode::Continuation if self.incoming.kind.is_none() => {
+                return Err(Error::UnexpectedContinuation);
+            }
+            OpCode::Text | OpCode::Binary if self.incoming.kind.is_some() => {
+                return Err(Error::ExpectedContinuation);
+            }
+            OpCode::Text | OpCode::Binary => {
+                self.incoming.kind = Some(if h.opcode == OpCode::Text {
+                    DataKind::Text
+                } else {
+                    DataKind::Binary
+                });
+                self.incoming.compressed = h.rsv & RSV1 != 0;
+            }
+            _ => {}
+        }
+        // Compressed messages are measured after decompression instead.
+        if !h.opcode.is_control() && !self.incoming.compressed {
+            let total = self.incoming.size.saturating_add(len);
+            if total > self.config.get_max_message_size() {
+                return Err(Error::MessageTooLarge);
+            }
+            self.incoming.size = total;
+        }
+        Ok(len)
+    }
+
+    pub(super) fn validates_text(&self, h: &FrameHeader) -> bool {
+        !h.opcode.is_control()
+            && self.incoming.kind == Some(DataKind::Text)
+            && !self.incoming.compressed
+    }
+
+    pub(super) fn dispatch(&mut self, header: FrameHeader, payload: Bytes) -> Result<Step, Error> {
+        match header.opcode {
+            OpCode::Ping => {
+                if self.state == State::Open {
+                    self.write_frame(OpCode::Pong, true, 0, payload.clone());
+                }
+                Ok(Step::Event(Event::Ping(payload)))
+            }
+            OpCode::Pong => {
+                self.awaiting_pong = false;
+                Ok(Step::Event(Event::Pong(payload)))
+            }
+            OpCode::Close => {
+                let frame = CloseFrame::parse(payload)?;
+                if self.state == State::Open {
+                    // Echo the status code (§5.5.1); an empty close gets an empty echo.
+                    let mut echo = BytesMut::new();
+                    if let Some(f) = &frame {
+                        echo.extend_from_slice(&f.code.as_u16().to_be_bytes());
+                    }
+                    self.write_frame(OpCode::Close, true, 0, echo.freeze());
+                }
+                self.state = State::Closed;
+                Ok(Step::Event(Event::Close(frame)))
+            }
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                self.data_frame(header, payload)
+            }
+        }
+    }
+
+    pub(super) fn data_frame(
+        &mut self,
+        header: FrameHeader,
+        payload: Bytes,
+    ) -> Result<Step, Error> {
+        let kind = self.incoming.kind.expect("checked in check_header");
+        if self.incoming.compressed {
+            return self.compressed_frame(header, payload, kind);
+        }
+        if header.fin && kind == DataKind::Text {
+            self.incoming.utf8.finish()?;
+        }
+        if self.config.get_fragments() {
+            if header.fin {
+                self.end_message();
+            }
+            return Ok(Step::Event(Event::Fragment(Fragment {
+                kind,
+                payload,
+                fin: header.fin,
+            })));
+        }
+        if !header.fin {
+            self.incoming.buf.extend_from_slice(&payload);
+            return Ok(Step::Continue);
+        }
+        let whole = if self.incoming.buf.is_empty() {
+            payload
+        } else {
+            let mut buf = core::mem::take(&mut self.incoming.buf);
+            buf.extend_from_slice(&payload);
+            buf.freeze()
+        };
+        self.end_message();
+        Ok(Step::Event(match kind {
+            // SAFETY: the whole message went through `Utf8Validator`, which
+            // accepted every byte and found no unfinished code point.
+            DataKind::Text => Event::Text(unsafe { Utf8Bytes::from_bytes_unchecked(whole) }),
+            DataKind::Binary => Event::Binary(whole),
+        }))
+    }
+
+    /// The end of a frame of a compressed message, whose payload was inflated
+    /// as it arrived (RFC 7692 §7.2.2).
+    #[cfg(feature = "deflate")]
+    pub(super) fn compressed_frame(
+        &mut self,
+        header: FrameHeader,
+        payload: Bytes,
+        kind: DataKind,
+    ) -> Result<Step, Error> {
+        debug_assert!(payload.is_empty(), "inflated on arrival");
+        if header.fin {
+            self.inflate(&crate::extension::deflate::codec::TAIL)?;
+            if kind == DataKind::Text {
+                self.incoming.utf8.finish()?;
+            }
+        }
+        let codec = self.deflate.as_mut().ok_or(Error::ReservedBits)?;
+        if self.config.get_fragments() {
+            let payload = codec.take_output();
+            self.incoming.size = self.incoming.size.saturating_add(payload.len());
+            if header.fin {
+                codec.end_received_message();
+                self.end_message();
+            }
+            return Ok(Step::Event(Event::Fragment(Fragment {
+                kind,
+                payload,
+                fin: header.fin,
+            })));
+        }
+        if !header.fin {
+            return Ok(Step::Continue);
+        }
+        let whole = codec.take_output();
+        codec.end_received_message();
+        self.end_message();
+        Ok(Step::Event(match kind {
+            // SAFETY: every inflated byte went through `Utf8Validator`, which
+            // accepted it and found no unfinished code point.
+            DataKind::Text => Event::Text(unsafe { Utf8Bytes::from_bytes_unchecked(whole) }),
+            DataKind::Binary => Event::Binary(whole),
+        }))
+    }
+
+    /// Without the `deflate` feature no extension grants RSV1.
+    #[cfg(not(feature = "deflate"))]
+    pub(super) fn compressed_frame(
+        &mut self,
+        _: FrameHeader,
+        _: Bytes,
+        _: DataKind,
+    ) -> Result<Step, Error> {
+        Err(Error::ReservedBits)
+    }
+
+    /// Inflates a piece of a compressed message and validates the new text.
+    #[cfg(feature = "deflate")]
+    pub(super) fn inflate(&mut self, input: &[u8]) -> Result<(), Error> {
+        let limit = self
+            .config
+            .get_max_message_size()
+            .saturating_sub(self.incoming.size);
+        let codec = self.deflate.as_mut().ok_or(Error::ReservedBits)?;
+        let start = codec.output().len();
+        codec.inflate(input, limit)?;
+        if self.incoming.kind == Some(DataKind::Text) {
+            self.incoming.utf8.feed(&codec.output()[start..])?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn end_message(&mut self) {
+        self.incoming.kind = None;
+        self.incoming.compressed = false;
+        self.incoming.size = 0;
+        self.incoming.utf8 = Utf8Validator::new();
+    }
+}

@@ -1,0 +1,259 @@
+//! Sending: messages, fragments and control frames encoded into the output
+//! queue, masked on a client (RFC 6455 §5.1-§5.5; RFC 7692 §6.1 with the
+//! `deflate` feature).
+
+use bytes::{Bytes, BytesMut};
+
+use super::{Connection, State};
+use crate::close::{CloseCode, CloseFrame};
+use crate::error::Error;
+#[cfg(feature = "deflate")]
+use crate::frame::RSV1;
+use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode};
+use crate::mask::apply_mask;
+use crate::message::{DataKind, Message};
+use crate::output::ZERO_COPY_THRESHOLD;
+use crate::rng::MaskRng;
+use crate::text::Utf8Bytes;
+
+impl Connection {
+    /// Queues a text message. With permessage-deflate, a message at least as
+    /// long as the configured threshold is compressed.
+    ///
+    /// # Errors
+    /// [`Error::SendAfterClose`], [`Error::FragmentOutOfOrder`] while a
+    /// fragmented message is unfinished, or the connection's failure.
+    pub fn send_text(&mut self, text: impl Into<Utf8Bytes>) -> Result<(), Error> {
+        self.send_data(OpCode::Text, text.into().into_bytes())
+    }
+
+    /// Queues a binary message. Large payloads are queued by reference on a
+    /// server (no copy); a client copies them once while masking.
+    ///
+    /// # Errors
+    /// As [`send_text`](Self::send_text).
+    pub fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), Error> {
+        self.send_data(OpCode::Binary, data.into())
+    }
+
+    pub(super) fn send_data(&mut self, opcode: OpCode, payload: Bytes) -> Result<(), Error> {
+        self.check_can_send()?;
+        if self.outgoing.is_some() {
+            return Err(Error::FragmentOutOfOrder);
+        }
+        #[cfg(feature = "deflate")]
+        if let Some(compressed) = self
+            .deflate
+            .as_mut()
+            .and_then(|c| c.compress_message(&payload))
+        {
+            self.write_frame(opcode, true, RSV1, compressed);
+            return Ok(());
+        }
+        self.write_frame(opcode, true, 0, payload);
+        Ok(())
+    }
+
+    /// Queues one frame of a fragmented message (§5.4): the first call starts
+    /// a message of type `kind`, later calls continue it, and the call with
+    /// `fin` ends it. Control frames may be sent in between. For text, the
+    /// caller guarantees that the fragments join into valid UTF-8.
+    ///
+    /// With permessage-deflate, a message whose first fragment reaches the
+    /// compression threshold is compressed fragment by fragment, each one
+    /// flushed so that the peer can inflate it on arrival; a message whose
+    /// first fragment is shorter goes uncompressed.
+    ///
+    /// # Errors
+    /// [`Error::FragmentOutOfOrder`] if `kind` differs from the unfinished
+    /// message's type, [`Error::SendAfterClose`], or the connection's failure.
+    pub fn send_fragment(
+        &mut self,
+        kind: DataKind,
+        payload: impl Into<Bytes>,
+        fin: bool,
+    ) -> Result<(), Error> {
+        self.check_can_send()?;
+        let opcode = match self.outgoing {
+            None => match kind {
+                DataKind::Text => OpCode::Text,
+                DataKind::Binary => OpCode::Binary,
+            },
+            Some(started) if started == kind => OpCode::Continuation,
+            Some(_) => return Err(Error::FragmentOutOfOrder),
+        };
+        self.outgoing = if fin { None } else { Some(kind) };
+        let payload = payload.into();
+        #[cfg(feature = "deflate")]
+        if let Some(codec) = self.deflate.as_mut() {
+            let first = opcode != OpCode::Continuation;
+            let (payload, compressed) = codec.compress_fragment(first, payload, fin);
+            let rsv = if compressed && first { RSV1 } else { 0 };
+            self.write_frame(opcode, fin, rsv, payload);
+            return Ok(());
+        }
+        self.write_frame(opcode, fin, 0, payload);
+        Ok(())
+    }
+
+    /// Queues a ping.
+    ///
+    /// # Errors
+    /// [`Error::ControlPayloadTooLong`] past 125 bytes,
+    /// [`Error::SendAfterClose`], or the connection's failure.
+    pub fn send_ping(&mut self, payload: impl Into<Bytes>) -> Result<(), Error> {
+        self.send_control(OpCode::Ping, payload.into())
+    }
+
+    /// Queues an unsolicited pong (a heartbeat, §5.5.3). Pongs answering
+    /// pings are queued by the connection itself.
+    ///
+    /// # Errors
+    /// As [`send_ping`](Self::send_ping).
+    pub fn send_pong(&mut self, payload: impl Into<Bytes>) -> Result<(), Error> {
+        self.send_control(OpCode::Pong, payload.into())
+    }
+
+    pub(super) fn send_control(&mut self, opcode: OpCode, payload: Bytes) -> Result<(), Error> {
+        self.check_can_send()?;
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(Error::ControlPayloadTooLong);
+        }
+        self.write_frame(opcode, true, 0, payload);
+        Ok(())
+    }
+
+    /// Starts the close handshake with a status code and a reason (§7.1.2).
+    ///
+    /// # Errors
+    /// [`Error::InvalidCloseToSend`] for a code that may not be sent or a
+    /// reason over 123 bytes, [`Error::SendAfterClose`] if a close frame was
+    /// already sent, or the connection's failure.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from(reason),
+        };
+        frame.validate_to_send()?;
+        self.send_close(Some(frame))
+    }
+
+    /// Starts the close handshake with the given close frame, or with an empty
+    /// one (no status code) for `None`.
+    ///
+    /// # Errors
+    /// As [`close`](Self::close).
+    pub fn send_close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
+        self.check_can_send()?;
+        let mut payload = BytesMut::new();
+        if let Some(frame) = &frame {
+            frame.validate_to_send()?;
+            frame.encode(&mut payload);
+        }
+        self.write_frame(OpCode::Close, true, 0, payload.freeze());
+        self.state = State::CloseSent;
+        Ok(())
+    }
+
+    /// Queues any [`Message`]: data, ping, pong or close.
+    ///
+    /// # Errors
+    /// As the `send_*` method for that kind of message.
+    pub fn send(&mut self, message: Message) -> Result<(), Error> {
+        match message {
+            Message::Text(t) => self.send_text(t),
+            Message::Binary(b) => self.send_binary(b),
+            Message::Ping(p) => self.send_ping(p),
+            Message::Pong(p) => self.send_pong(p),
+            Message::Close(frame) => self.send_close(frame),
+            Message::Fragment(f) => self.send_fragment(f.kind, f.payload, f.fin),
+        }
+    }
+
+    /// Fails the connection with `code` (for example 1008 for a policy the
+    /// application enforces): the close frame is queued if none was sent,
+    /// and [`Error::Failed`] becomes sticky. Codes that may not be sent on
+    /// the wire fail the connection without a close frame.
+    pub fn fail(&mut self, code: CloseCode) {
+        self.fail_with(Error::Failed(code));
+    }
+
+    pub(super) fn check_can_send(&self) -> Result<(), Error> {
+        if let Some(e) = &self.failure {
+            return Err(e.clone());
+        }
+        if self.state != State::Open {
+            return Err(Error::SendAfterClose);
+        }
+        Ok(())
+    }
+
+    /// Encodes one frame into the output queue, masking it on a client.
+    pub(super) fn write_frame(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: Bytes) {
+        let mask = self.rng.as_mut().map(MaskRng::next_key);
+        let header = FrameHeader {
+            fin,
+            rsv,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let head_len = header.encode(&mut head);
+        let tail = self.out.tail();
+        tail.extend_from_slice(&head[..head_len]);
+        match mask {
+            Some(key) => {
+                let start = tail.len();
+                tail.extend_from_slice(&payload);
+                apply_mask(&mut tail[start..], key, 0);
+                self.out.grew(head_len + payload.len());
+            }
+            None if payload.len() >= ZERO_COPY_THRESHOLD => {
+                self.out.grew(head_len);
+                self.out.push_shared(payload);
+            }
+            None => {
+                tail.extend_from_slice(&payload);
+                self.out.grew(head_len + payload.len());
+            }
+        }
+    }
+
+    /// Bytes queued for the transport.
+    pub fn pending_output(&self) -> usize {
+        self.out.len()
+    }
+
+    /// The queued output, in order, as a few contiguous chunks (for a
+    /// vectored write). Call [`advance_output`](Self::advance_output) with
+    /// what was written.
+    pub fn output_chunks(&self) -> impl Iterator<Item = &[u8]> {
+        self.out.chunks()
+    }
+
+    /// Fills `dst` with the queued output for a vectored write and returns
+    /// how many slices were filled.
+    #[cfg(feature = "std")]
+    pub fn output_io_slices<'a>(&'a self, dst: &mut [std::io::IoSlice<'a>]) -> usize {
+        let mut n = 0;
+        for (slot, chunk) in dst.iter_mut().zip(self.out.chunks()) {
+            *slot = std::io::IoSlice::new(chunk);
+            n += 1;
+        }
+        n
+    }
+
+    /// Drops the first `n` queued bytes, which the caller has written.
+    ///
+    /// # Panics
+    /// If `n` exceeds [`pending_output`](Self::pending_output).
+    pub fn advance_output(&mut self, n: usize) {
+        self.out.advance(n);
+    }
+
+    /// Takes the next queued chunk whole, for callers that write chunk by chunk.
+    pub fn pop_output(&mut self) -> Option<Bytes> {
+        self.out.pop_chunk()
+    }
+}
