@@ -73,6 +73,12 @@
 //! |---|---|---|
 //! | `std` | yes | the [`blocking`] adapter, [`StreamError`], vectored output |
 //! | `tokio` | no | the `tokio` adapter: `Stream + Sink`, split halves, timers |
+//! | `deflate` | no | permessage-deflate (RFC 7692); implies `std` |
+//! | `rustls` | no | `wss://` clients and TLS helpers (`tls`); implies `tokio` |
+//! | `http` | no | the handshake with `http::Request` / `http::Response` (`handshake::http`) |
+//! | `hyper` | no | upgrading a hyper 1.x request to a tokio stream (`hyper`) |
+//! | `h2` | no | WebSockets over HTTP/2, RFC 8441 extended CONNECT (`h2`) |
+//! | `tracing` | no | spans and events from the adapters |
 //!
 //! Without `std` the core builds as `#![no_std]` with `alloc`.
 #![no_std]
@@ -122,15 +128,12 @@ pub mod blocking;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-/// TLS over rustls: `wss://` clients and server PEM helpers (feature `rustls`).
 #[cfg(feature = "rustls")]
 pub mod tls;
 
-/// WebSockets in hyper 1.x servers and clients (feature `hyper`).
 #[cfg(feature = "hyper")]
 pub mod hyper;
 
-/// WebSockets over HTTP/2, RFC 8441 (feature `h2`).
 #[cfg(feature = "h2")]
 pub mod h2;
 

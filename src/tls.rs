@@ -3,7 +3,7 @@
 //!
 //! - The tokio client takes `wss://` URLs in [`crate::tokio::connect`] and
 //!   [`crate::tokio::connect_with`] (trusting the web PKI roots of
-//!   [`client_config`]), and any [`ClientConfig`](rustls::ClientConfig) in
+//!   [`client_config`]), and any [`ClientConfig`] in
 //!   [`crate::tokio::connect_tls_with`].
 //! - The blocking client: [`connect_blocking`].
 //! - A server wraps its transport in a TLS acceptor of its own (e.g.

@@ -1,4 +1,4 @@
-//! The opening handshake in terms of the [`http`](::http) crate's types
+//! The opening handshake in terms of the [`http`] crate's types
 //! (feature `http`), for servers and clients built on `hyper`, `axum` and
 //! the like.
 //!

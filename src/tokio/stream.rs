@@ -218,7 +218,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         // Bounded by MAX_READ, so memory follows the bytes that arrive, not
         // the peer's length claim.
         let len = self.read_buf.len();
-        let want = self.conn.bytes_needed(len).saturating_add(IDLE_READ).min(MAX_READ);
+        let want = self
+            .conn
+            .bytes_needed(len)
+            .saturating_add(IDLE_READ)
+            .min(MAX_READ);
         self.read_buf.reserve(want);
         let spare = &mut self.read_buf.spare_capacity_mut()[..want];
         let start = spare.as_ptr().cast::<u8>();
@@ -226,7 +230,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         ready!(Pin::new(&mut self.io).poll_read(cx, &mut rb))?;
         // A transport that swapped the ReadBuf for another one would make the
         // count below meaningless for this buffer.
-        assert_eq!(rb.filled().as_ptr(), start, "AsyncRead replaced the read buffer");
+        assert_eq!(
+            rb.filled().as_ptr(),
+            start,
+            "AsyncRead replaced the read buffer"
+        );
         let n = rb.filled().len();
         // SAFETY: `ReadBuf` only counts as filled bytes that were initialized,
         // and the assertion above shows they are the first `n` bytes of this
