@@ -141,7 +141,15 @@ impl Connection {
             return Ok(Step::NeedMore);
         }
         self.frame = None;
-        let payload = buf.split_to(frame.len - frame.consumed).freeze();
+        let rest = frame.len - frame.consumed;
+        // A payload that is all the buffer holds (one message per read, the
+        // common case) takes the buffer whole: freezing a whole `BytesMut`
+        // needs no shared header, where splitting it allocates one.
+        let payload = if rest == buf.len() {
+            core::mem::take(buf).freeze()
+        } else {
+            buf.split_to(rest).freeze()
+        };
         self.dispatch(frame.header, payload)
     }
 
