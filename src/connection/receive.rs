@@ -250,19 +250,22 @@ impl Connection {
         if header.fin && kind == DataKind::Text {
             self.incoming.utf8.finish()?;
         }
+        Ok(self.deliver(kind, payload, header.fin))
+    }
+
+    /// The event for a data frame whose payload is ready (unmasked, inflated,
+    /// validated): the fragment itself in streaming mode, else nothing until
+    /// the final frame and then the whole message. Ends the message at `fin`.
+    fn deliver(&mut self, kind: DataKind, payload: Bytes, fin: bool) -> Step {
         if self.config.get_fragments() {
-            if header.fin {
+            if fin {
                 self.end_message();
             }
-            return Ok(Step::Event(Event::Fragment(Fragment {
-                kind,
-                payload,
-                fin: header.fin,
-            })));
+            return Step::Event(Event::Fragment(Fragment { kind, payload, fin }));
         }
-        if !header.fin {
+        if !fin {
             self.incoming.buf.extend_from_slice(&payload);
-            return Ok(Step::Continue);
+            return Step::Continue;
         }
         let whole = if self.incoming.buf.is_empty() {
             payload
@@ -272,12 +275,13 @@ impl Connection {
             buf.freeze()
         };
         self.end_message();
-        Ok(Step::Event(match kind {
-            // SAFETY: the whole message went through `Utf8Validator`, which
-            // accepted every byte and found no unfinished code point.
+        Step::Event(match kind {
+            // SAFETY: every byte of the message (inflated, if it was
+            // compressed) went through `Utf8Validator`, which accepted it and
+            // found no unfinished code point at the end.
             DataKind::Text => Event::Text(unsafe { Utf8Bytes::from_bytes_unchecked(whole) }),
             DataKind::Binary => Event::Binary(whole),
-        }))
+        })
     }
 
     /// The end of a frame of a compressed message, whose payload was inflated
@@ -297,31 +301,21 @@ impl Connection {
             }
         }
         let codec = self.deflate.as_mut().ok_or(Error::ReservedBits)?;
-        if self.config.get_fragments() {
-            let payload = codec.take_output();
+        // The inflater accumulates a whole message's output unless fragments
+        // are delivered one by one; the message limit counts what was taken.
+        let streaming = self.config.get_fragments();
+        let payload = if streaming || header.fin {
+            codec.take_output()
+        } else {
+            Bytes::new()
+        };
+        if header.fin {
+            codec.end_received_message();
+        }
+        if streaming {
             self.incoming.size = self.incoming.size.saturating_add(payload.len());
-            if header.fin {
-                codec.end_received_message();
-                self.end_message();
-            }
-            return Ok(Step::Event(Event::Fragment(Fragment {
-                kind,
-                payload,
-                fin: header.fin,
-            })));
         }
-        if !header.fin {
-            return Ok(Step::Continue);
-        }
-        let whole = codec.take_output();
-        codec.end_received_message();
-        self.end_message();
-        Ok(Step::Event(match kind {
-            // SAFETY: every inflated byte went through `Utf8Validator`, which
-            // accepted it and found no unfinished code point.
-            DataKind::Text => Event::Text(unsafe { Utf8Bytes::from_bytes_unchecked(whole) }),
-            DataKind::Binary => Event::Binary(whole),
-        }))
+        Ok(self.deliver(kind, payload, header.fin))
     }
 
     /// Without the `deflate` feature no extension grants RSV1.
