@@ -28,7 +28,7 @@ const IDLE_READ: usize = 4096;
 /// Largest read into the heap buffer at once.
 const MAX_READ: usize = 256 << 10;
 /// Most slices handed to one vectored write.
-const MAX_SLICES: usize = 64;
+const MAX_SLICES: usize = 16;
 
 /// The sending half of a split [`WebSocketStream`].
 pub type WsSink<S> = SplitSink<WebSocketStream<S>, Message>;
@@ -182,14 +182,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// Writes queued output. Ready once everything is written.
     fn poll_write_output(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.conn.pending_output() > 0 {
+            let vectored = self.io.is_write_vectored();
             let written = {
-                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-                let n = self.conn.output_io_slices(&mut slices);
-                let io = Pin::new(&mut self.io);
-                if n > 1 && io.is_write_vectored() {
-                    ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..n]))?
-                } else {
-                    ready!(Pin::new(&mut self.io).poll_write(cx, &slices[0]))?
+                let mut chunks = self.conn.output_chunks();
+                let first = chunks.next().unwrap_or_default();
+                match chunks.next() {
+                    // Header and payload queued apart: one vectored write.
+                    Some(second) if vectored => {
+                        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                        slices[0] = IoSlice::new(first);
+                        slices[1] = IoSlice::new(second);
+                        let mut n = 2;
+                        for (slot, chunk) in slices[2..].iter_mut().zip(chunks) {
+                            *slot = IoSlice::new(chunk);
+                            n += 1;
+                        }
+                        ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..n]))?
+                    }
+                    // The common case, small frames encoded back to back.
+                    _ => ready!(Pin::new(&mut self.io).poll_write(cx, first))?,
                 }
             };
             if written == 0 {
