@@ -6,7 +6,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use bytes::BytesMut;
 
-use super::headers::{HeaderScanner, Headers, Scan, list_elements, valid_extra_header};
+use super::headers::{HeaderScanner, Headers, Scan, list_elements, push_extra_header};
 use super::url::{Url, parse_url};
 use super::{AcceptKey, HandshakeError, accept_key, encode_key, is_token};
 use crate::extension::{ExtensionConfig, Negotiated, parse_extensions};
@@ -93,12 +93,7 @@ impl ClientRequest {
     /// `Transfer-Encoding`) are refused. A refused header makes
     /// [`build`](Self::build) fail with [`HandshakeError::InvalidHeaderToSend`].
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        if valid_extra_header(name, value, RESERVED) {
-            self.headers.push((name.to_string(), value.to_string()));
-        } else {
-            self.error
-                .get_or_insert(HandshakeError::InvalidHeaderToSend);
-        }
+        push_extra_header(&mut self.headers, &mut self.error, (name, value), RESERVED);
         self
     }
 

@@ -2,11 +2,13 @@
 //! of a header block without re-scanning, the owned [`Headers`] map, and the
 //! token and list rules of RFC 9110 §5.6.
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use bytes::Bytes;
 use core::fmt;
 use core::ops::Range;
+
+use super::HandshakeError;
 
 /// Where the end of a header block is, scanned incrementally.
 ///
@@ -263,6 +265,22 @@ pub(crate) fn valid_extra_header(name: &str, value: &str, reserved: &[&str]) -> 
     is_token(name.as_bytes())
         && is_field_value(value.as_bytes())
         && !reserved.iter().any(|r| r.eq_ignore_ascii_case(name))
+}
+
+/// Adds `name: value` to a builder's extra headers if
+/// [`valid_extra_header`] accepts it, else records the first refusal
+/// (reported when the builder is used).
+pub(crate) fn push_extra_header(
+    headers: &mut Vec<(String, String)>,
+    error: &mut Option<HandshakeError>,
+    (name, value): (&str, &str),
+    reserved: &[&str],
+) {
+    if valid_extra_header(name, value, reserved) {
+        headers.push((name.to_string(), value.to_string()));
+    } else {
+        error.get_or_insert(HandshakeError::InvalidHeaderToSend);
+    }
 }
 
 #[cfg(test)]

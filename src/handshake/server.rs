@@ -5,7 +5,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use bytes::BytesMut;
 
-use super::headers::{HeaderScanner, Headers, Scan, list_elements, valid_extra_header};
+use super::headers::{HeaderScanner, Headers, Scan, list_elements, push_extra_header};
 use super::url::{default_port, parse_authority};
 use super::{HandshakeError, accept_key, is_token, is_valid_key};
 use crate::extension::{ExtensionConfig, ExtensionOffer, Negotiated, parse_extensions};
@@ -407,12 +407,7 @@ impl Accept {
     /// makes [`Request::accept`] fail with
     /// [`HandshakeError::InvalidHeaderToSend`].
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        if valid_extra_header(name, value, RESERVED) {
-            self.headers.push((name.to_string(), value.to_string()));
-        } else {
-            self.error
-                .get_or_insert(HandshakeError::InvalidHeaderToSend);
-        }
+        push_extra_header(&mut self.headers, &mut self.error, (name, value), RESERVED);
         self
     }
 }
