@@ -1,7 +1,15 @@
-//! Connection settings and the endpoint role.
+//! Connection settings and the endpoint role: one [`Config`] for the core,
+//! the handshake and every adapter.
 //!
 //! Limits are enforced from frame headers before any payload is buffered
-//! (RFC 6455 §10.4), so a peer's length claim alone never allocates.
+//! (RFC 6455 §10.4), so a peer's length claim alone never allocates. Every
+//! duration lives here too, with one set of defaults: the core computes its
+//! deadlines from them ([`Connection::poll_timeout`](crate::Connection::poll_timeout)),
+//! and the adapters only tell it the time.
+
+use core::time::Duration;
+
+use crate::extension::ExtensionConfig;
 
 /// Which side of the connection this endpoint is (RFC 6455 §5.1).
 ///
@@ -23,24 +31,106 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 << 20;
 pub const DEFAULT_MAX_HANDSHAKE_SIZE: usize = 16 << 10;
 /// Default limit on the number of header fields in a handshake.
 pub const DEFAULT_MAX_HEADERS: usize = 64;
+/// Default bound on the opening handshake: 10 s.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default bound on closing: 10 s from the moment the connection stops
+/// being open until the transport is closed.
+pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default high-water mark of the output queue: 128 KiB.
+pub const DEFAULT_WRITE_BUFFER_SIZE: usize = 128 << 10;
 
-/// Settings of a [`Connection`](crate::Connection) and its handshake.
+/// Keepalive: a ping once nothing has arrived for `interval`, and failure
+/// with 1011 when no pong arrives within `timeout` of that ping.
 ///
-/// Build one with [`Config::default`] and the chained setters:
+/// Any frame from the peer proves it alive, so a connection on which
+/// messages flow sends no keepalive pings. The round trip of each answered
+/// keepalive ping is kept ([`Connection::latency`](crate::Connection::latency)).
 ///
 /// ```
+/// use std::time::Duration;
+/// // Ping after 15 s of silence; give up 30 s after an unanswered ping.
+/// let keepalive = rfc6455::Keepalive::new(Duration::from_secs(15), Duration::from_secs(30));
+/// let config = rfc6455::Config::default().keepalive(keepalive);
+/// assert_eq!(config.keepalive, Some(keepalive));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Keepalive {
+    /// Silence after which a ping is sent.
+    pub interval: Duration,
+    /// How long that ping may go unanswered.
+    pub timeout: Duration,
+}
+
+impl Keepalive {
+    /// Pings after `interval` of silence; fails `timeout` after an unanswered ping.
+    pub fn new(interval: Duration, timeout: Duration) -> Self {
+        Keepalive { interval, timeout }
+    }
+}
+
+/// Settings of a [`Connection`](crate::Connection), its handshake and the
+/// adapters driving it.
+///
+/// Read a setting from its public field; set it with the chained setter of
+/// the same name, which takes the field's type (or, for optional settings,
+/// the value or `None`):
+///
+/// ```
+/// use std::time::Duration;
 /// let config = rfc6455::Config::default()
 ///     .max_message_size(1 << 20)
-///     .fragments(true);
-/// assert_eq!(config.get_max_message_size(), 1 << 20);
+///     .idle_timeout(Duration::from_secs(300))
+///     .handshake_timeout(None);
+/// assert_eq!(config.max_message_size, 1 << 20);
+/// assert_eq!(config.idle_timeout, Some(Duration::from_secs(300)));
+/// assert_eq!(config.close_timeout, Duration::from_secs(10));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Config {
-    max_frame_size: usize,
-    max_message_size: usize,
-    max_handshake_size: usize,
-    max_headers: usize,
-    fragments: bool,
+    /// Largest payload accepted in one frame; a larger header fails the
+    /// connection with 1009 before its payload is read. Default 16 MiB.
+    pub max_frame_size: usize,
+    /// Largest message accepted (summed over its fragments, and measured
+    /// after decompression); exceeding it fails the connection with 1009.
+    /// Default 64 MiB.
+    pub max_message_size: usize,
+    /// Largest HTTP header block accepted during the handshake (431 past
+    /// it). Default 16 KiB.
+    pub max_handshake_size: usize,
+    /// Largest number of header fields accepted during the handshake (431
+    /// past it). Default 64.
+    pub max_headers: usize,
+    /// Deliver data frames one by one as [`Event::Fragment`](crate::Event::Fragment)
+    /// instead of reassembled messages (streaming of large messages).
+    /// Default off.
+    pub fragments: bool,
+    /// Extensions to offer (client) or accept (server). None by default.
+    pub extensions: ExtensionConfig,
+    /// Bound on the whole opening handshake (connecting included, for the
+    /// adapters' `connect`); `None` waits forever. Default 10 s.
+    pub handshake_timeout: Option<Duration>,
+    /// Bound on closing: from the moment the connection stops being open
+    /// (a close frame sent or received, or a failure) until the transport is
+    /// closed, writing the close frame included. Past it the transport is
+    /// dropped. Default 10 s.
+    pub close_timeout: Duration,
+    /// Keepalive pings; off by default.
+    pub keepalive: Option<Keepalive>,
+    /// Fail with 1001 when nothing arrives for this long; off by default.
+    pub idle_timeout: Option<Duration>,
+    /// High-water mark of the output queue in bytes: adapters stop taking
+    /// messages (sending waits, or a non-waiting send refuses) while more
+    /// than this is queued, and stop reading while pongs pile up behind it.
+    /// Default 128 KiB.
+    pub write_buffer_size: usize,
+    /// The 32 bytes seeding the generator of mask keys (§5.3) and handshake
+    /// nonces (§4.1). `None` (the default) seeds each client connection from
+    /// the operating system, which needs the `std` feature; without `std`,
+    /// give every client connection its own unpredictable seed. A fixed
+    /// seed makes tests reproducible.
+    pub random_seed: Option<[u8; 32]>,
 }
 
 impl Default for Config {
@@ -51,66 +141,109 @@ impl Default for Config {
             max_handshake_size: DEFAULT_MAX_HANDSHAKE_SIZE,
             max_headers: DEFAULT_MAX_HEADERS,
             fragments: false,
+            extensions: ExtensionConfig::default(),
+            handshake_timeout: Some(DEFAULT_HANDSHAKE_TIMEOUT),
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            keepalive: None,
+            idle_timeout: None,
+            write_buffer_size: DEFAULT_WRITE_BUFFER_SIZE,
+            random_seed: None,
         }
     }
 }
 
 impl Config {
-    /// Largest payload accepted in one frame; a larger header fails the
-    /// connection with 1009 before its payload is read.
+    /// The defaults (the same as [`Config::default`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets [`max_frame_size`](Self#structfield.max_frame_size).
+    #[must_use]
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.max_frame_size = bytes;
         self
     }
 
-    /// Largest message accepted (summed over its fragments, and measured after
-    /// decompression); exceeding it fails the connection with 1009.
+    /// Sets [`max_message_size`](Self#structfield.max_message_size).
+    #[must_use]
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;
         self
     }
 
-    /// Largest HTTP header block accepted during the handshake.
+    /// Sets [`max_handshake_size`](Self#structfield.max_handshake_size).
+    #[must_use]
     pub fn max_handshake_size(mut self, bytes: usize) -> Self {
         self.max_handshake_size = bytes;
         self
     }
 
-    /// Largest number of header fields accepted during the handshake.
+    /// Sets [`max_headers`](Self#structfield.max_headers).
+    #[must_use]
     pub fn max_headers(mut self, count: usize) -> Self {
         self.max_headers = count;
         self
     }
 
-    /// Deliver data frames one by one as [`Event::Fragment`](crate::Event::Fragment)
-    /// instead of reassembled messages (streaming of large messages).
+    /// Sets [`fragments`](Self#structfield.fragments).
+    #[must_use]
     pub fn fragments(mut self, enabled: bool) -> Self {
         self.fragments = enabled;
         self
     }
 
-    /// The frame size limit.
-    pub fn get_max_frame_size(&self) -> usize {
-        self.max_frame_size
+    /// Sets [`extensions`](Self#structfield.extensions), such as
+    /// permessage-deflate (feature `deflate`).
+    #[must_use]
+    pub fn extensions(mut self, extensions: ExtensionConfig) -> Self {
+        self.extensions = extensions;
+        self
     }
 
-    /// The message size limit.
-    pub fn get_max_message_size(&self) -> usize {
-        self.max_message_size
+    /// Sets [`handshake_timeout`](Self#structfield.handshake_timeout)
+    /// (a `Duration`, or `None` for no bound).
+    #[must_use]
+    pub fn handshake_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.handshake_timeout = timeout.into();
+        self
     }
 
-    /// The handshake header block limit.
-    pub fn get_max_handshake_size(&self) -> usize {
-        self.max_handshake_size
+    /// Sets [`close_timeout`](Self#structfield.close_timeout).
+    #[must_use]
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
     }
 
-    /// The handshake header count limit.
-    pub fn get_max_headers(&self) -> usize {
-        self.max_headers
+    /// Sets [`keepalive`](Self#structfield.keepalive) (a [`Keepalive`], or
+    /// `None` for none).
+    #[must_use]
+    pub fn keepalive(mut self, keepalive: impl Into<Option<Keepalive>>) -> Self {
+        self.keepalive = keepalive.into();
+        self
     }
 
-    /// Whether data frames are delivered one by one.
-    pub fn get_fragments(&self) -> bool {
-        self.fragments
+    /// Sets [`idle_timeout`](Self#structfield.idle_timeout) (a `Duration`,
+    /// or `None` for none).
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.idle_timeout = timeout.into();
+        self
+    }
+
+    /// Sets [`write_buffer_size`](Self#structfield.write_buffer_size).
+    #[must_use]
+    pub fn write_buffer_size(mut self, bytes: usize) -> Self {
+        self.write_buffer_size = bytes;
+        self
+    }
+
+    /// Sets [`random_seed`](Self#structfield.random_seed) (32 bytes, or
+    /// `None` for the operating system's randomness).
+    #[must_use]
+    pub fn random_seed(mut self, seed: impl Into<Option<[u8; 32]>>) -> Self {
+        self.random_seed = seed.into();
+        self
     }
 }

@@ -49,8 +49,7 @@ pub enum Error {
     /// A message grew past the message size limit. 1009.
     MessageTooLarge,
     /// The connection was failed locally with this close code
-    /// ([`Connection::fail`](crate::Connection::fail)), e.g. 1011 when a
-    /// keepalive pong did not arrive.
+    /// ([`Connection::fail`](crate::Connection::fail)).
     Failed(CloseCode),
     /// A keepalive ping went unanswered past its deadline. 1011.
     KeepaliveTimeout,
@@ -70,6 +69,10 @@ pub enum Error {
     /// Local misuse: a fragment sent out of order (a continuation with no
     /// message started, or a new message while one is unfinished).
     FragmentOutOfOrder,
+    /// Local misuse: a client connection has no source of randomness for its
+    /// mask keys (a build without `std` and no
+    /// [`Config::random_seed`](crate::Config::random_seed)).
+    NoRandomSource,
 
     /// The opening handshake failed; see [`HandshakeError::status`].
     Handshake(HandshakeError),
@@ -104,6 +107,7 @@ impl Error {
             | InvalidCloseToSend
             | ControlPayloadTooLong
             | FragmentOutOfOrder
+            | NoRandomSource
             | Handshake(_) => return None,
         })
     }
@@ -117,6 +121,7 @@ impl Error {
                 | Error::InvalidCloseToSend
                 | Error::ControlPayloadTooLong
                 | Error::FragmentOutOfOrder
+                | Error::NoRandomSource
         )
     }
 }
@@ -158,6 +163,7 @@ impl fmt::Display for Error {
             InvalidCloseToSend => f.write_str("close code or reason may not be sent"),
             ControlPayloadTooLong => f.write_str("ping or pong payload exceeds 125 bytes"),
             FragmentOutOfOrder => f.write_str("fragment sent out of order"),
+            NoRandomSource => f.write_str("no random source for mask keys (set Config::random_seed)"),
             Handshake(e) => write!(f, "handshake failed: {e}"),
         }
     }

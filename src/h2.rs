@@ -36,8 +36,8 @@ use crate::handshake::http::{
     extended_connect_response, parse_extended_connect,
 };
 use crate::handshake::{Accept, ClientRequest, HandshakeError, Request, Response};
-use crate::tokio::{Options, WebSocketStream};
-use crate::{Connection, Role, StreamError};
+use crate::tokio::WebSocketStream;
+use crate::{Config, Connection, Role, StreamError};
 
 /// Largest chunk handed to h2 at once; h2 splits DATA frames further by the
 /// peer's frame size.
@@ -176,12 +176,12 @@ pub fn is_extended_connect<B>(request: &http::Request<B>) -> bool {
 pub fn accept(
     request: http::Request<RecvStream>,
     respond: h2::server::SendResponse<Bytes>,
-    options: Options,
+    config: Config,
 ) -> Result<WebSocketStream<H2Stream>, StreamError> {
-    accept_with(request, respond, options, |_| Ok(Accept::new()))
+    accept_with(request, respond, config, |_| Ok(Accept::new()))
 }
 
-/// Validates an extended CONNECT (RFC 8441 §4, §5, with `options`' limits
+/// Validates an extended CONNECT (RFC 8441 §4, §5, with `config`'s limits
 /// and extensions), lets `decide` accept it (subprotocol, headers) or refuse
 /// it (e.g. `request.check_origin(&[...])?`), sends the `200` and returns
 /// the WebSocket over the stream. A refusal is answered on the stream (400
@@ -193,7 +193,7 @@ pub fn accept(
 pub fn accept_with<F>(
     request: http::Request<RecvStream>,
     mut respond: h2::server::SendResponse<Bytes>,
-    options: Options,
+    config: Config,
     decide: F,
 ) -> Result<WebSocketStream<H2Stream>, StreamError>
 where
@@ -202,8 +202,7 @@ where
     let outcome = parse_extended_connect(
         &request,
         protocol_of(&request),
-        &options.config,
-        &options.extensions,
+        &config,
     )
     .and_then(|parsed| parsed.accept(decide(&parsed)?));
     let accepted = match outcome {
@@ -221,9 +220,9 @@ where
         .send_response(extended_connect_response(&accepted), false)
         .map_err(to_io)?;
     let protocol = accepted.protocol.clone();
-    let conn = accepted.into_connection(options.config.clone());
+    let conn = accepted.into_connection(config);
     let io = H2Stream::new(send, request.into_body());
-    let ws = WebSocketStream::from_parts(io, conn, BytesMut::new(), options, protocol);
+    let ws = WebSocketStream::from_parts(io, conn, BytesMut::new(), protocol);
     #[cfg(feature = "tracing")]
     crate::trace::established(&ws, "h2");
     Ok(ws)
@@ -233,7 +232,7 @@ where
 /// until the server's SETTINGS allow extended CONNECT, sends the request
 /// built from `request` (its URL gives `:scheme`, `:authority`, `:path`),
 /// checks the `2xx` answer and returns the WebSocket over the stream. The
-/// handshake timeout of `options` bounds the whole.
+/// handshake timeout of `config` bounds the whole.
 ///
 /// # Errors
 /// [`StreamError::Io`] with [`io::ErrorKind::Unsupported`] if the server
@@ -244,10 +243,9 @@ where
 pub async fn connect(
     sender: &mut h2::client::SendRequest<Bytes>,
     request: ClientRequest,
-    options: Options,
+    config: Config,
 ) -> Result<(WebSocketStream<H2Stream>, Response), StreamError> {
-    let request = request.extensions(options.extensions.clone());
-    let (http_request, mut handshake) = extended_connect_request(request, &options.config)?;
+    let (http_request, mut handshake) = extended_connect_request(request, &config)?;
     let work = async {
         let mut ready = sender.clone().ready().await.map_err(to_io)?;
         // The server's first SETTINGS frame says whether it takes extended
@@ -271,7 +269,7 @@ pub async fn connect(
         let response = response.await.map_err(to_io)?;
         Ok((response, send))
     };
-    let (http_response, send) = match options.handshake_timeout {
+    let (http_response, send) = match config.handshake_timeout {
         Some(limit) => tokio::time::timeout(limit, work)
             .await
             .map_err(|_| StreamError::HandshakeTimeout)??,
@@ -279,10 +277,10 @@ pub async fn connect(
     };
     let mut response = check_extended_connect_response(&mut handshake, &http_response)?;
     let negotiated = core::mem::take(&mut response.negotiated);
-    let conn = Connection::with_extensions(Role::Client, options.config.clone(), negotiated);
+    let conn = Connection::with_extensions(Role::Client, config, negotiated);
     let protocol = response.protocol.clone();
     let io = H2Stream::new(send, http_response.into_body());
-    let ws = WebSocketStream::from_parts(io, conn, BytesMut::new(), options, protocol);
+    let ws = WebSocketStream::from_parts(io, conn, BytesMut::new(), protocol);
     #[cfg(feature = "tracing")]
     crate::trace::established(&ws, "h2");
     Ok((ws, response))

@@ -20,7 +20,7 @@
 //!     if !rfc6455::hyper::is_upgrade_request(&req) {
 //!         return Ok(Response::new(Full::from("plain HTTP")));
 //!     }
-//!     match rfc6455::hyper::upgrade(&mut req, rfc6455::tokio::Options::default()) {
+//!     match rfc6455::hyper::upgrade(&mut req, rfc6455::Config::default()) {
 //!         Ok((response, upgrade)) => {
 //!             tokio::spawn(async move {
 //!                 let Ok(mut ws) = upgrade.await else { return };
@@ -53,8 +53,8 @@ use hyper_util::rt::TokioIo;
 
 use crate::handshake::http::{check_response, client_request, parse_request};
 use crate::handshake::{Accept, ClientRequest, HandshakeError, Request, Response};
-use crate::tokio::{Options, WebSocketStream};
-use crate::{Connection, Role, StreamError};
+use crate::tokio::WebSocketStream;
+use crate::{Config, Connection, Role, StreamError};
 
 /// The transport of a WebSocket upgraded from a hyper connection.
 pub type UpgradedIo = TokioIo<Upgraded>;
@@ -76,12 +76,12 @@ pub fn is_upgrade_request<B>(request: &http::Request<B>) -> bool {
 /// As [`upgrade_with`].
 pub fn upgrade<B, R: Default>(
     request: &mut http::Request<B>,
-    options: Options,
+    config: Config,
 ) -> Result<(http::Response<R>, UpgradeFut), HandshakeError> {
-    upgrade_with(request, options, |_| Ok(Accept::new()))
+    upgrade_with(request, config, |_| Ok(Accept::new()))
 }
 
-/// Validates `request` (with `options`' header limits and extensions), lets
+/// Validates `request` (with `config`'s header limits and extensions), lets
 /// `decide` accept it (a subprotocol, extra headers) or refuse it (e.g.
 /// `request.check_origin(&[...])?` for 403), and returns the `101` response
 /// for the service to return, with a body of `R::default()`, and the future
@@ -93,24 +93,24 @@ pub fn upgrade<B, R: Default>(
 /// [`error_response`](crate::handshake::http::error_response).
 pub fn upgrade_with<B, R, F>(
     request: &mut http::Request<B>,
-    options: Options,
+    config: Config,
     decide: F,
 ) -> Result<(http::Response<R>, UpgradeFut), HandshakeError>
 where
     R: Default,
     F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
 {
-    let accepted = parse_request(request, &options.config, &options.extensions)
+    let accepted = parse_request(request, &config)
         .and_then(|parsed| parsed.accept(decide(&parsed)?))
         .inspect_err(|_e| {
             crate::trace::ws_event!(debug, error = %_e, status = _e.status(), "handshake failed");
         })?;
     let response = crate::handshake::http::response(&accepted).map(|()| R::default());
     let protocol = accepted.protocol.clone();
-    let conn = accepted.into_connection(options.config.clone());
+    let conn = accepted.into_connection(config);
     let upgrade = UpgradeFut {
         on_upgrade: hyper::upgrade::on(request),
-        parts: Some(Box::new((conn, options, protocol))),
+        parts: Some(Box::new((conn, protocol))),
     };
     Ok((response, upgrade))
 }
@@ -122,7 +122,7 @@ where
 #[must_use = "the WebSocket exists once this future resolves"]
 pub struct UpgradeFut {
     on_upgrade: OnUpgrade,
-    parts: Option<Box<(Connection, Options, Option<String>)>>,
+    parts: Option<Box<(Connection, Option<String>)>>,
 }
 
 impl core::fmt::Debug for UpgradeFut {
@@ -137,12 +137,11 @@ impl Future for UpgradeFut {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let upgraded = ready!(Pin::new(&mut this.on_upgrade).poll(cx)).map_err(io::Error::other)?;
-        let (conn, options, protocol) = *this.parts.take().ok_or(StreamError::Closed)?;
+        let (conn, protocol) = *this.parts.take().ok_or(StreamError::Closed)?;
         let ws = WebSocketStream::from_parts(
             TokioIo::new(upgraded),
             conn,
             BytesMut::new(),
-            options,
             protocol,
         );
         #[cfg(feature = "tracing")]
@@ -164,13 +163,12 @@ impl Future for UpgradeFut {
 pub async fn client<B>(
     sender: &mut hyper::client::conn::http1::SendRequest<B>,
     request: ClientRequest,
-    options: Options,
+    config: Config,
 ) -> Result<(WebSocketStream<UpgradedIo>, Response), StreamError>
 where
     B: hyper::body::Body + Default + Send + 'static,
 {
-    let request = request.extensions(options.extensions.clone());
-    let (http_request, mut handshake) = client_request(request, &options.config)?;
+    let (http_request, mut handshake) = client_request(request, &config)?;
     let work = async {
         sender.ready().await.map_err(io::Error::other)?;
         let mut http_response = sender
@@ -184,16 +182,16 @@ where
         let negotiated = core::mem::take(&mut response.negotiated);
         Ok::<_, StreamError>((upgraded, response, negotiated))
     };
-    let (upgraded, response, negotiated) = match options.handshake_timeout {
+    let (upgraded, response, negotiated) = match config.handshake_timeout {
         Some(limit) => tokio::time::timeout(limit, work)
             .await
             .map_err(|_| StreamError::HandshakeTimeout)??,
         None => work.await?,
     };
-    let conn = Connection::with_extensions(Role::Client, options.config.clone(), negotiated);
+    let conn = Connection::with_extensions(Role::Client, config, negotiated);
     let protocol = response.protocol.clone();
     let io = TokioIo::new(upgraded);
-    let ws = WebSocketStream::from_parts(io, conn, BytesMut::new(), options, protocol);
+    let ws = WebSocketStream::from_parts(io, conn, BytesMut::new(), protocol);
     #[cfg(feature = "tracing")]
     crate::trace::established(&ws, "hyper");
     Ok((ws, response))

@@ -98,7 +98,7 @@ mod rng;
 mod text;
 
 pub use close::{CloseCode, CloseFrame};
-pub use config::{Config, Role};
+pub use config::{Config, Keepalive, Role};
 pub use error::Error;
 pub use text::Utf8Bytes;
 
@@ -109,7 +109,7 @@ mod message;
 mod output;
 mod utf8;
 
-pub use connection::{Connection, State, Timer};
+pub use connection::{Connection, Received, State, Stats, Timestamp};
 pub use message::{DataKind, Event, Fragment, Message};
 pub use utf8::Utf8Validator;
 

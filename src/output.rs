@@ -58,9 +58,10 @@ impl Output {
             .filter(|c| !c.is_empty())
     }
 
-    /// Drops the first `n` pending bytes, which the caller has written.
-    pub(crate) fn advance(&mut self, mut n: usize) {
-        assert!(n <= self.len, "advanced past the pending output");
+    /// Drops the first `n` pending bytes, which the caller has written (all
+    /// of them if `n` is larger: the queue was cleared meanwhile).
+    pub(crate) fn advance(&mut self, n: usize) {
+        let mut n = n.min(self.len);
         self.len -= n;
         while n > 0 {
             let Some(front) = self.queued.front_mut() else {
@@ -79,6 +80,15 @@ impl Output {
         }
     }
 
+    /// Appends shared handles to the pending chunks to `dst`, at most
+    /// `max`, leaving them queued.
+    pub(crate) fn handles(&mut self, dst: &mut alloc::vec::Vec<Bytes>, max: usize) {
+        if !self.tail.is_empty() {
+            self.queued.push_back(self.tail.split().freeze());
+        }
+        dst.extend(self.queued.iter().take(max).cloned());
+    }
+
     /// Takes the next pending chunk whole.
     pub(crate) fn pop_chunk(&mut self) -> Option<Bytes> {
         let chunk = match self.queued.pop_front() {
@@ -91,6 +101,13 @@ impl Output {
             self.release();
         }
         Some(chunk)
+    }
+
+    /// Drops everything pending (the transport can take no more).
+    pub(crate) fn clear(&mut self) {
+        self.queued.clear();
+        self.len = 0;
+        self.release();
     }
 
     fn release(&mut self) {

@@ -140,6 +140,29 @@ fn invalid_data(e: impl Into<std::boxed::Box<dyn std::error::Error + Send + Sync
     io::Error::new(io::ErrorKind::InvalidData, e)
 }
 
+/// rustls streams keep the connection's deadlines through the TCP socket's
+/// timeouts; closing sends TLS's close_notify, then closes the socket.
+impl<C, D> blocking::Transport for StreamOwned<C, TcpStream>
+where
+    C: core::ops::DerefMut<Target = rustls::ConnectionCommon<D>>,
+    D: rustls::SideData,
+    StreamOwned<C, TcpStream>: io::Read + io::Write,
+{
+    fn set_read_timeout(&mut self, timeout: Option<std::time::Duration>) -> io::Result<()> {
+        blocking::Transport::set_read_timeout(&mut self.sock, timeout)
+    }
+
+    fn set_write_timeout(&mut self, timeout: Option<std::time::Duration>) -> io::Result<()> {
+        blocking::Transport::set_write_timeout(&mut self.sock, timeout)
+    }
+
+    fn shutdown(&mut self) -> io::Result<()> {
+        self.conn.send_close_notify();
+        let _ = io::Write::flush(self);
+        blocking::Transport::shutdown(&mut self.sock)
+    }
+}
+
 /// The name the server's certificate must carry: the URL's host, a DNS name
 /// or an IP address.
 pub(crate) fn server_name(request: &ClientRequest) -> Result<ServerName<'static>, StreamError> {
@@ -150,7 +173,7 @@ pub(crate) fn server_name(request: &ClientRequest) -> Result<ServerName<'static>
 
 /// Connects a blocking client to a `wss://` URL over rustls with `config`
 /// (e.g. [`client_config`]), bounded by
-/// [`Options::handshake_timeout`](blocking::Options::handshake_timeout)
+/// [`Config::handshake_timeout`](crate::Config::handshake_timeout)
 /// (connecting, the TLS handshake and the WebSocket handshake together).
 ///
 /// ```no_run
@@ -158,7 +181,7 @@ pub(crate) fn server_name(request: &ClientRequest) -> Result<ServerName<'static>
 /// let request = ClientRequest::new("wss://example.com/feed")?;
 /// let (mut ws, _response) = rfc6455::tls::connect_blocking(
 ///     request,
-///     &rfc6455::blocking::Options::default(),
+///     rfc6455::Config::default(),
 ///     rfc6455::tls::client_config(),
 /// )?;
 /// ws.send(rfc6455::Message::text("hi"))?;
@@ -172,7 +195,7 @@ pub(crate) fn server_name(request: &ClientRequest) -> Result<ServerName<'static>
 /// [`blocking::client`].
 pub fn connect_blocking(
     request: ClientRequest,
-    options: &blocking::Options,
+    options: crate::Config,
     config: Arc<ClientConfig>,
 ) -> Result<(WebSocket<BlockingTlsStream>, Response), StreamError> {
     if !request.is_tls() {
@@ -223,15 +246,12 @@ pub fn connect_blocking(
             });
         }
     }
-    let l = left()?;
-    tcp.set_read_timeout(l)?;
-    tcp.set_write_timeout(l)?;
-    let (mut ws, response) = blocking::client(StreamOwned::new(tls, tcp), request, options)
+    // What is left of the deadline bounds the WebSocket handshake.
+    let options = options.handshake_timeout(left()?);
+    let (ws, response) = blocking::client(StreamOwned::new(tls, tcp), request, options)
         .map_err(|e| match e {
             StreamError::Io(e) if timed_out(&e) => StreamError::HandshakeTimeout,
             e => e,
         })?;
-    ws.get_mut().sock.set_read_timeout(None)?;
-    ws.get_mut().sock.set_write_timeout(None)?;
     Ok((ws, response))
 }

@@ -1,8 +1,7 @@
 //! The opening handshake over a blocking stream (RFC 6455 §4): bytes in and
 //! out, bounded in time; the core parses, validates and answers.
 
-use core::time::Duration;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Instant;
 
@@ -10,38 +9,33 @@ use std::string::String;
 
 use bytes::BytesMut;
 
-use super::Options;
-use super::socket::{WebSocket, tcp_hooks};
-use crate::handshake::{Accept, ClientRequest, HandshakeError, Request, Response, ServerHandshake};
-use crate::{Connection, Role, StreamError};
+use super::socket::WebSocket;
+use super::transport::Transport;
+use crate::handshake::{
+    Accept, ClientRequest, HandshakeError, REFUSAL_LINGER, Request, Response, ServerHandshake,
+};
+use crate::{Config, Connection, Role, StreamError};
 
 /// Bytes read per handshake read.
 const HANDSHAKE_READ: usize = 4 << 10;
-/// What a refusing server reads and discards after its answer, so that
-/// closing with unread bytes does not reset the connection before the client
-/// read the answer.
-const LINGER_BYTES: usize = 64 << 10;
-/// Longest that discarding lasts.
-const LINGER_TIME: Duration = Duration::from_millis(500);
 
-/// Sets both socket timeouts to what is left before a deadline.
-type Arm<S> = fn(&S, Duration) -> io::Result<()>;
-
-/// Handshake I/O on one stream, bounded by a deadline where the stream allows.
+/// Handshake I/O on one stream, bounded by a deadline.
 struct HandshakeIo<'a, S> {
     stream: &'a mut S,
     deadline: Option<Instant>,
-    arm: Option<Arm<S>>,
 }
 
-impl<S: Read + Write> HandshakeIo<'_, S> {
+impl<S: Transport> HandshakeIo<'_, S> {
+    /// Bounds the next read and write by what is left of the deadline.
     fn arm(&mut self) -> Result<(), StreamError> {
-        if let (Some(at), Some(arm)) = (self.deadline, self.arm) {
+        if let Some(at) = self.deadline {
             let left = at.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(StreamError::HandshakeTimeout);
             }
-            arm(self.stream, left)?;
+            // A transport without timeouts relies on its own.
+            let _ = self.stream.set_read_timeout(Some(left));
+            let _ = self.stream.set_write_timeout(Some(left));
         }
         Ok(())
     }
@@ -79,6 +73,33 @@ impl<S: Read + Write> HandshakeIo<'_, S> {
             }
         }
     }
+
+    /// After a refusal: read what the client still sends for a moment
+    /// ([`REFUSAL_LINGER`]).
+    fn linger(&mut self) {
+        let until = Instant::now() + REFUSAL_LINGER.time;
+        let until = self.deadline.map_or(until, |d| d.min(until));
+        let mut scratch = [0u8; HANDSHAKE_READ];
+        let mut discarded = 0;
+        while discarded < REFUSAL_LINGER.bytes {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
+                break;
+            }
+            match self.stream.read(&mut scratch) {
+                Ok(0) => break,
+                Ok(n) => discarded += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Leaves the stream's timeouts to the connection.
+    fn disarm(&mut self) {
+        let _ = self.stream.set_read_timeout(None);
+        let _ = self.stream.set_write_timeout(None);
+    }
 }
 
 /// `Ok` to retry after an interruption; a timeout is the handshake's.
@@ -97,17 +118,23 @@ struct Done {
     protocol: Option<String>,
 }
 
+impl Done {
+    fn into_websocket<S: Transport>(self, stream: S) -> WebSocket<S> {
+        WebSocket::from_connection(stream, self.conn, self.buffered, self.protocol)
+    }
+}
+
 fn server_handshake<S, F>(
     io: &mut HandshakeIo<'_, S>,
-    options: &Options,
+    config: Config,
     callback: F,
 ) -> Result<Done, StreamError>
 where
-    S: Read + Write,
+    S: Transport,
     F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
 {
     let mut buf = BytesMut::new();
-    let mut parser = ServerHandshake::new(&options.config).extensions(options.extensions.clone());
+    let mut parser = ServerHandshake::new(&config);
     let request = loop {
         match parser.parse(&mut buf) {
             Ok(Some(request)) => break request,
@@ -115,45 +142,36 @@ where
             Err(e) => return Err(refuse(io, e)),
         }
     };
-    let accept = match callback(&request) {
-        Ok(accept) => accept,
+    let mut accepted = match callback(&request).and_then(|accept| request.accept(accept)) {
+        Ok(accepted) => accepted,
         Err(e) => return Err(refuse(io, e)),
     };
-    let mut accepted = match request.accept(accept) {
-        Ok(accepted) => accepted,
-        Err(e) => {
-            // The application's own mistake (a subprotocol the client did
-            // not offer, an invalid header): the client still gets an answer.
-            let _ = io.write_all(&request.reject(500));
-            return Err(e.into());
-        }
-    };
     io.write_all(&accepted.response)?;
+    io.disarm();
     let protocol = accepted.protocol.take();
     Ok(Done {
-        conn: accepted.into_connection(options.config.clone()),
+        conn: accepted.into_connection(config),
         buffered: buf,
         protocol,
     })
 }
 
-/// Writes the answer to a refused request and returns the error.
-fn refuse<S: Read + Write>(io: &mut HandshakeIo<'_, S>, e: HandshakeError) -> StreamError {
-    if let Some(response) = e.response() {
-        if let Err(write_error) = io.write_all(&response) {
-            return write_error;
-        }
+/// Writes the answer to a refused request, lingers so that the client reads
+/// it, and returns the error.
+fn refuse<S: Transport>(io: &mut HandshakeIo<'_, S>, e: HandshakeError) -> StreamError {
+    if let Err(write_error) = io.write_all(&e.refusal()) {
+        return write_error;
     }
+    io.linger();
     e.into()
 }
 
-fn client_handshake<S: Read + Write>(
+fn client_handshake<S: Transport>(
     io: &mut HandshakeIo<'_, S>,
     request: ClientRequest,
-    options: &Options,
+    config: Config,
 ) -> Result<(Done, Response), StreamError> {
-    let request = request.extensions(options.extensions.clone());
-    let (bytes, mut handshake) = request.build(&options.config)?;
+    let (bytes, mut handshake) = request.build(&config)?;
     io.write_all(&bytes)?;
     let mut buf = BytesMut::new();
     let mut response = loop {
@@ -162,10 +180,11 @@ fn client_handshake<S: Read + Write>(
             None => io.read_more(&mut buf)?,
         }
     };
+    io.disarm();
     // `Response::into_connection` would consume the response the caller
     // gets back: move the negotiated extensions out instead.
     let negotiated = core::mem::take(&mut response.negotiated);
-    let conn = Connection::with_extensions(Role::Client, options.config.clone(), negotiated);
+    let conn = Connection::with_extensions(Role::Client, config, negotiated);
     let protocol = response.protocol.clone();
     Ok((
         Done {
@@ -177,73 +196,19 @@ fn client_handshake<S: Read + Write>(
     ))
 }
 
-/// Runs `f` with the socket's timeouts bounding the handshake, then restores
-/// the timeouts it had.
-fn on_tcp<T>(
-    stream: &mut TcpStream,
-    timeout: Option<Duration>,
-    f: impl FnOnce(&mut HandshakeIo<'_, TcpStream>) -> Result<T, StreamError>,
-) -> Result<T, StreamError> {
-    let previous = (stream.read_timeout()?, stream.write_timeout()?);
-    let mut io = HandshakeIo {
-        stream,
-        deadline: timeout.map(|t| Instant::now() + t),
-        arm: Some(|s: &TcpStream, left| {
-            s.set_read_timeout(Some(left))?;
-            s.set_write_timeout(Some(left))
-        }),
-    };
-    let result = f(&mut io);
-    let deadline = io.deadline;
-    if let Err(e) = &result {
-        if e.handshake().is_some() {
-            linger(stream, deadline);
-        }
-        return result;
-    }
-    stream.set_read_timeout(previous.0)?;
-    stream.set_write_timeout(previous.1)?;
-    result
-}
-
-/// After a refusal: stop writing, and read what the client still sends for a
-/// moment, so that the answer is not lost to a reset (RFC 9112 §9.6).
-fn linger(stream: &mut TcpStream, deadline: Option<Instant>) {
-    let _ = stream.shutdown(std::net::Shutdown::Write);
-    let until = Instant::now() + LINGER_TIME;
-    let until = deadline.map_or(until, |d| d.min(until));
-    let mut scratch = [0u8; HANDSHAKE_READ];
-    let mut discarded = 0;
-    while discarded < LINGER_BYTES {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
-            break;
-        }
-        match stream.read(&mut scratch) {
-            Ok(0) => break,
-            Ok(n) => discarded += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => break,
-        }
-    }
-}
-
-/// Accepts a WebSocket connection on `stream` over any transport (§4.2):
-/// reads the request, lets `callback` choose the subprotocol or refuse it
+/// Accepts a WebSocket connection on `stream` (§4.2): reads the request,
+/// lets `callback` choose the subprotocol or refuse it
 /// ([`Request::check_origin`], [`HandshakeError::Rejected`]), and writes the
-/// answer.
-///
-/// The stream's own timeouts bound the handshake (a read or write timing out
-/// is [`StreamError::HandshakeTimeout`]); for a `TcpStream`,
-/// [`accept_tcp`] sets them from [`Options::handshake_timeout`].
+/// answer, all within [`Config::handshake_timeout`].
 ///
 /// ```no_run
-/// use rfc6455::blocking::{self, Options};
+/// use rfc6455::Config;
+/// use rfc6455::blocking;
 /// use rfc6455::handshake::Accept;
 ///
 /// let listener = std::net::TcpListener::bind("127.0.0.1:9001")?;
 /// let (stream, _) = listener.accept()?;
-/// let ws = blocking::accept_with(stream, &Options::default(), |request| {
+/// let ws = blocking::accept_with(stream, Config::default(), |request| {
 ///     request.check_origin(&["https://example.com"])?;
 ///     Ok(match request.select_protocol(&["chat.v2", "chat"]) {
 ///         Some(p) => Accept::new().protocol(p),
@@ -255,91 +220,59 @@ fn linger(stream: &mut TcpStream, deadline: Option<Instant>) {
 ///
 /// # Errors
 /// [`StreamError::Protocol`] with [`Error::Handshake`](crate::Error::Handshake)
-/// if the request is invalid or refused (its HTTP answer was written),
-/// [`StreamError::HandshakeTimeout`], or [`StreamError::Io`] (an end of
-/// stream before the request is `UnexpectedEof`).
+/// if the request is invalid or refused (its HTTP answer was written; a
+/// callback's own mistake, such as a subprotocol the client did not offer,
+/// is answered with 500), [`StreamError::HandshakeTimeout`], or
+/// [`StreamError::Io`] (an end of stream before the request is
+/// `UnexpectedEof`).
 pub fn accept_with<S, F>(
     mut stream: S,
-    options: &Options,
+    config: Config,
     callback: F,
 ) -> Result<WebSocket<S>, StreamError>
 where
-    S: Read + Write,
+    S: Transport,
     F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
 {
     let mut io = HandshakeIo {
+        deadline: config.handshake_timeout.map(|t| Instant::now() + t),
         stream: &mut stream,
-        deadline: None,
-        arm: None,
     };
-    let done = server_handshake(&mut io, options, callback)?;
-    Ok(WebSocket::from_connection(
-        stream,
-        done.conn,
-        done.buffered,
-        done.protocol,
-    ))
+    let done = server_handshake(&mut io, config, callback)?;
+    Ok(done.into_websocket(stream))
 }
 
-/// Accepts a WebSocket connection on a TCP socket with the default
-/// [`Options`]: no subprotocol, any origin, a 10 s handshake timeout.
+/// Accepts a WebSocket connection with the default [`Config`]: no
+/// subprotocol, any origin, a 10 s handshake timeout.
 ///
 /// # Errors
-/// As [`accept_tcp`].
-pub fn accept(stream: TcpStream) -> Result<WebSocket<TcpStream>, StreamError> {
-    accept_tcp(stream, &Options::default(), |_| Ok(Accept::new()))
+/// As [`accept_with`].
+pub fn accept<S: Transport>(stream: S) -> Result<WebSocket<S>, StreamError> {
+    accept_with(stream, Config::default(), |_| Ok(Accept::new()))
 }
 
-/// Accepts a WebSocket connection on a TCP socket, as [`accept_with`] does,
-/// bounded by [`Options::handshake_timeout`] (the socket's timeouts are
-/// restored afterwards). The socket is shut down when the connection ends.
-///
-/// # Errors
-/// As [`accept_with`]; [`StreamError::HandshakeTimeout`] past the timeout.
-pub fn accept_tcp<F>(
-    mut stream: TcpStream,
-    options: &Options,
-    callback: F,
-) -> Result<WebSocket<TcpStream>, StreamError>
-where
-    F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
-{
-    let done = on_tcp(&mut stream, options.handshake_timeout, |io| {
-        server_handshake(io, options, callback)
-    })?;
-    Ok(
-        WebSocket::from_connection(stream, done.conn, done.buffered, done.protocol)
-            .with_hooks(tcp_hooks(), options.close_timeout),
-    )
-}
-
-/// Opens a WebSocket connection over any transport already connected to the
-/// server (§4.1): writes `request` and reads the response.
-///
-/// The stream's own timeouts bound the handshake, as for [`accept_with`].
+/// Opens a WebSocket connection over a transport already connected to the
+/// server (§4.1): writes `request` and reads the response, within
+/// [`Config::handshake_timeout`].
 ///
 /// # Errors
 /// [`StreamError::Protocol`] with [`Error::Handshake`](crate::Error::Handshake)
 /// if the server refused ([`HandshakeError::UnexpectedStatus`]) or answered
 /// wrongly, [`StreamError::HandshakeTimeout`], [`StreamError::Io`].
-pub fn client<S: Read + Write>(
+pub fn client<S: Transport>(
     mut stream: S,
     request: ClientRequest,
-    options: &Options,
+    config: Config,
 ) -> Result<(WebSocket<S>, Response), StreamError> {
     let mut io = HandshakeIo {
+        deadline: config.handshake_timeout.map(|t| Instant::now() + t),
         stream: &mut stream,
-        deadline: None,
-        arm: None,
     };
-    let (done, response) = client_handshake(&mut io, request, options)?;
-    Ok((
-        WebSocket::from_connection(stream, done.conn, done.buffered, done.protocol),
-        response,
-    ))
+    let (done, response) = client_handshake(&mut io, request, config)?;
+    Ok((done.into_websocket(stream), response))
 }
 
-/// Connects to a `ws://` URL with the default [`Options`].
+/// Connects to a `ws://` URL with the default [`Config`].
 ///
 /// The returned [`Response`]'s `negotiated` extensions have moved into the
 /// connection.
@@ -354,22 +287,23 @@ pub fn client<S: Read + Write>(
 /// [`StreamError::TlsUnsupported`] for `wss://`; an invalid URL as
 /// [`HandshakeError::InvalidUrl`]; otherwise as [`connect_with`].
 pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), StreamError> {
-    connect_with(ClientRequest::new(url)?, &Options::default())
+    connect_with(ClientRequest::new(url)?, Config::default())
 }
 
 /// Connects over TCP with a request built by the caller (subprotocols,
 /// headers such as `Origin` or `Authorization`), bounded by
-/// [`Options::handshake_timeout`] (connecting included). `TCP_NODELAY` is set:
+/// [`Config::handshake_timeout`] (connecting included). `TCP_NODELAY` is set:
 /// frames are written whole.
 ///
 /// ```no_run
-/// use rfc6455::blocking::{self, Options};
+/// use rfc6455::Config;
+/// use rfc6455::blocking;
 /// use rfc6455::handshake::ClientRequest;
 ///
 /// let request = ClientRequest::new("ws://127.0.0.1:9001/chat")?
 ///     .protocol("chat")
 ///     .header("Origin", "http://127.0.0.1");
-/// let (ws, response) = blocking::connect_with(request, &Options::default())?;
+/// let (ws, response) = blocking::connect_with(request, Config::default())?;
 /// assert_eq!(ws.protocol(), response.protocol.as_deref());
 /// # Ok::<(), rfc6455::StreamError>(())
 /// ```
@@ -379,24 +313,26 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), StreamErro
 /// address could be connected to; then as [`client`].
 pub fn connect_with(
     request: ClientRequest,
-    options: &Options,
+    config: Config,
 ) -> Result<(WebSocket<TcpStream>, Response), StreamError> {
     if request.is_tls() {
         return Err(StreamError::TlsUnsupported);
     }
-    let deadline = options.handshake_timeout.map(|t| Instant::now() + t);
-    let mut stream = tcp_connect(request.host(), request.port(), deadline)?;
+    let start = Instant::now();
+    let deadline = config.handshake_timeout.map(|t| start + t);
+    let stream = tcp_connect(request.host(), request.port(), deadline)?;
     stream.set_nodelay(true)?;
-    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-    if left.is_some_and(|l| l.is_zero()) {
-        return Err(StreamError::HandshakeTimeout);
-    }
-    let (done, response) = on_tcp(&mut stream, left, |io| {
-        client_handshake(io, request, options)
-    })?;
-    let ws = WebSocket::from_connection(stream, done.conn, done.buffered, done.protocol)
-        .with_hooks(tcp_hooks(), options.close_timeout);
-    Ok((ws, response))
+    let config = match config.handshake_timeout {
+        Some(t) => {
+            let left = t.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return Err(StreamError::HandshakeTimeout);
+            }
+            config.handshake_timeout(left)
+        }
+        None => config,
+    };
+    client(stream, request, config)
 }
 
 fn tcp_connect(host: &str, port: u16, deadline: Option<Instant>) -> Result<TcpStream, StreamError> {

@@ -1,199 +1,279 @@
-//! The read loop and the write helpers shared by [`WebSocket`](super::WebSocket)
-//! and the split halves: feed the core what the transport delivers (RFC 6455
-//! §5), write what it queues (pongs, §5.5.3; close echoes, §5.5.1), and end
-//! the transport when it says so (§7.1.1).
+//! The driver loop of [`Connection`]'s contract over a blocking transport,
+//! shared by [`WebSocket`](super::WebSocket) and the split
+//! [`Reader`](super::Reader): feed the core what the transport delivers
+//! (RFC 6455 §5), tell it the time, write what it queues (pongs, §5.5.3;
+//! close echoes, §5.5.1; keepalive pings), and close the transport when it
+//! says so (§7.1.1). Blocking reads and writes are bounded by the time left
+//! to the connection's next deadline, so a thread blocked on a silent or
+//! non-reading peer wakes up to act on it.
 
 use core::time::Duration;
 use std::io::{self, IoSlice, Write};
+use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 
-use crate::{Connection, Error, Event, Role, StreamError, Timer};
+use crate::{Connection, Event, Received, StreamError, Timestamp};
 
-/// Smallest read issued (an idle connection's buffer is this small).
-const MIN_READ: usize = 4 << 10;
-/// Largest read issued: bounds the zero-filling that a read into a
-/// `BytesMut` costs without `unsafe`.
-const MAX_READ: usize = 256 << 10;
 /// Above this capacity an empty read buffer is released.
 const RETAIN_CAPACITY: usize = 8 << 10;
 /// Slices per vectored write.
 const IOV: usize = 64;
+/// How long a split reader that cannot write yet (the writer holds the
+/// transport) waits before trying again, while nothing is left to read.
+const WRITE_RETRY: Duration = Duration::from_millis(5);
 
-/// What the read loop needs from whoever owns the connection and the transport.
+/// What the loop needs from whoever owns the connection and the transport.
 pub(super) trait Driver {
     /// Runs `f` on the connection (briefly: no I/O happens inside).
     fn with_conn<R>(&mut self, f: impl FnOnce(&mut Connection) -> R) -> R;
-    /// Writes all queued output.
-    fn flush_output(&mut self) -> Result<(), StreamError>;
-    /// Reads from the transport.
-    fn read_transport(&mut self, dst: &mut [u8]) -> io::Result<usize>;
-    /// Closes the transport, where the transport allows it.
+    /// Writes the queued output, each write bounded by `timeout` (`None`:
+    /// blocking). `Ok(true)` once everything is written, `Ok(false)` if it
+    /// cannot finish now: a write timed out (the rest stays queued), or
+    /// another thread is writing.
+    fn write_output(&mut self, timeout: Option<Duration>) -> io::Result<bool>;
+    /// Reads once, bounded by `timeout` (`None`: blocking).
+    fn read(&mut self, dst: &mut [u8], timeout: Option<Duration>) -> io::Result<usize>;
+    /// Closes the transport.
     fn shutdown(&mut self);
-    /// Bounds later reads by `timeout`, returning the previous bound, or
-    /// `None` if this transport has no read timeout.
-    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Option<Option<Duration>>;
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    /// Messages flow.
-    Open,
-    /// A client got the server's close frame and waits for it to close the
-    /// transport (§7.1.1).
-    AwaitEof,
-    /// Nothing more to read.
-    Done,
+/// Whether an I/O error is a timeout expiring.
+pub(super) fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
-/// The receiving side: the caller-owned buffer the core takes frames from.
+/// The connection's clock: [`Timestamp`]s count from its creation.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Clock(Instant);
+
+impl Clock {
+    pub(super) fn new() -> Self {
+        Clock(Instant::now())
+    }
+
+    pub(super) fn now(self) -> Timestamp {
+        Timestamp::from(self.0.elapsed())
+    }
+
+    /// Time left until the connection's next deadline, if it has one.
+    pub(super) fn until_deadline(self, conn: &Connection) -> Option<Duration> {
+        conn.poll_timeout()
+            .map(|deadline| deadline.saturating_duration_since(self.now()))
+    }
+}
+
+/// The shorter of two optional bounds.
+pub(super) fn min_bound(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// One connection's loop state: the buffer the core takes frames from, and
+/// how the connection ended.
 #[derive(Debug)]
-pub(super) struct ReadState {
+pub(super) struct Session {
     buf: BytesMut,
-    phase: Phase,
-    /// A write failure met while answering a ping or a close, reported by
-    /// the next read (the event itself was delivered).
-    deferred: Option<StreamError>,
-    close_timeout: Duration,
+    clock: Clock,
+    /// The failure to report once the transport is closed.
+    error: Option<StreamError>,
+    eof: bool,
+    /// The transport is closed: nothing more to read or write.
+    done: bool,
+    /// The caller's own bound on a read.
+    pub(super) read_timeout: Option<Duration>,
+    /// Whether the last read was bounded by the caller's timeout rather than
+    /// by a deadline.
+    caller_bound: bool,
 }
 
-impl ReadState {
-    pub(super) fn new(buf: BytesMut, close_timeout: Duration) -> Self {
-        ReadState {
+impl Session {
+    pub(super) fn new(buf: BytesMut) -> Self {
+        Session {
             buf,
-            phase: Phase::Open,
-            deferred: None,
-            close_timeout,
+            clock: Clock::new(),
+            error: None,
+            eof: false,
+            done: false,
+            read_timeout: None,
+            caller_bound: false,
         }
     }
 
-    pub(super) fn set_close_timeout(&mut self, timeout: Duration) {
-        self.close_timeout = timeout;
+    pub(super) fn clock(&self) -> Clock {
+        self.clock
     }
 
     pub(super) fn into_buffer(self) -> BytesMut {
         self.buf
     }
 
-    /// Returns the next event, writing whatever the core queued in answer
-    /// before returning it.
+    /// Returns the next event, having written what the core queued in
+    /// answer (bounded by the next deadline).
+    ///
+    /// After the connection ended: its failure once, then
+    /// [`StreamError::Closed`].
     pub(super) fn read_event<D: Driver>(&mut self, d: &mut D) -> Result<Event, StreamError> {
-        if let Some(e) = self.deferred.take() {
-            return Err(e);
-        }
-        match self.phase {
-            Phase::Open => {}
-            Phase::AwaitEof => return Err(self.await_eof(d)),
-            Phase::Done => return Err(StreamError::Closed),
-        }
         loop {
+            if self.done {
+                return Err(self.error.take().unwrap_or(StreamError::Closed));
+            }
             match d.with_conn(|c| c.receive(&mut self.buf)) {
-                Ok(Some(event)) => {
-                    let queued = d.with_conn(|c| c.pending_output() > 0);
-                    if queued {
-                        if let Err(e) = d.flush_output() {
-                            self.deferred = Some(e);
-                        }
-                    }
-                    if matches!(event, Event::Close(_)) {
-                        self.end_after_close(d);
-                    }
+                Ok(Received::Event(event)) => {
+                    self.tick(d);
+                    let _ = self.write(d);
                     self.release_if_idle();
                     return Ok(event);
                 }
-                Ok(None) => {}
-                Err(e) => return Err(self.fail(d, e)),
+                Ok(Received::NeedMore | Received::Closed) => {}
+                Err(e) => {
+                    self.error.get_or_insert(e.into());
+                }
+            }
+            if self.tick(d) {
+                continue;
+            }
+            let written = self.write(d);
+            if self.close_if_told(d) {
+                continue;
+            }
+            if self.eof {
+                // Output is still queued for a peer that half-closed: wait for
+                // the writer or the close deadline.
+                if !written {
+                    let wait = self.clock.until_deadline_of(d).unwrap_or(WRITE_RETRY);
+                    std::thread::sleep(wait.min(WRITE_RETRY));
+                }
+                continue;
             }
             self.release_if_idle();
             match self.fill(d) {
-                Ok(0) => return Err(self.eof(d)),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if is_gone(&e) => return Err(self.eof(d)),
-                // Timeouts the caller set: the partial frame stays buffered,
-                // a later read resumes it.
-                Err(e) => return Err(StreamError::Io(e)),
-            }
-        }
-    }
-
-    /// After the peer's close frame (and the echo) went through the core.
-    fn end_after_close<D: Driver>(&mut self, d: &mut D) {
-        let (close_now, role) = d.with_conn(|c| (c.should_close_transport(), c.role()));
-        if close_now || self.deferred.is_some() {
-            d.shutdown();
-            self.phase = Phase::Done;
-        } else if role == Role::Client {
-            self.phase = Phase::AwaitEof;
-        } else {
-            self.phase = Phase::Done;
-        }
-    }
-
-    /// A client waits (bounded by the close timeout where the transport has
-    /// timeouts) for the server to close the transport.
-    fn await_eof<D: Driver>(&mut self, d: &mut D) -> StreamError {
-        self.phase = Phase::Done;
-        let Some(previous) = d.set_read_timeout(Some(self.close_timeout)) else {
-            // No way to bound the wait: leave closing to the caller's drop.
-            return StreamError::Closed;
-        };
-        let mut scratch = [0u8; 512];
-        loop {
-            match d.read_transport(&mut scratch) {
                 Ok(0) => {
-                    let _ = d.with_conn(Connection::receive_eof);
-                    break;
+                    self.eof = true;
+                    if let Err(e) = d.with_conn(Connection::receive_eof) {
+                        self.error.get_or_insert(e.into());
+                    }
                 }
-                // What follows a close frame is ignored (§5.5.1).
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    let _ = d.with_conn(|c| c.handle_timeout(Timer::Close));
-                    break;
+                Err(e) if is_timeout(&e) => {
+                    // The caller's timeout: a partial frame stays buffered and
+                    // a later read resumes it. Ours: the deadline is acted on
+                    // next turn.
+                    if self.caller_bound {
+                        return Err(StreamError::Io(e));
+                    }
+                }
+                Err(e) => {
+                    self.eof = true;
+                    self.lost(d, e);
                 }
             }
         }
-        let _ = d.set_read_timeout(previous);
-        d.shutdown();
-        self.buf = BytesMut::new();
-        StreamError::Closed
     }
 
-    /// The core failed the connection: write its close frame, end the transport.
-    fn fail<D: Driver>(&mut self, d: &mut D, e: Error) -> StreamError {
-        self.phase = Phase::Done;
-        let _ = d.flush_output();
-        d.shutdown();
-        self.buf = BytesMut::new();
-        StreamError::Protocol(e)
-    }
-
-    /// The transport ended.
-    fn eof<D: Driver>(&mut self, d: &mut D) -> StreamError {
-        self.phase = Phase::Done;
-        let result = d.with_conn(Connection::receive_eof);
-        d.shutdown();
-        self.buf = BytesMut::new();
-        match result {
-            Ok(()) => StreamError::Closed,
-            Err(e) => StreamError::Protocol(e),
+    /// Writes everything queued for the caller (a send, a close), bounded by
+    /// `timeout` and by the connection's deadlines, acting on those as they
+    /// pass.
+    ///
+    /// # Errors
+    /// [`StreamError::Io`] if the transport fails or `timeout` passes (the
+    /// rest stays queued); the connection's failure if it ended meanwhile.
+    pub(super) fn flush<D: Driver>(
+        &mut self,
+        d: &mut D,
+        timeout: Option<Duration>,
+    ) -> Result<(), StreamError> {
+        let until = timeout.map(|t| Instant::now() + t);
+        loop {
+            if self.done {
+                return Err(self.error.take().unwrap_or(StreamError::Closed));
+            }
+            let deadline = d.with_conn(|c| self.clock.until_deadline(c));
+            let mine = until.map(|u| u.saturating_duration_since(Instant::now()));
+            match d.write_output(min_bound(deadline, mine)) {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(e) => {
+                    self.lost(d, e);
+                    self.close_if_told(d);
+                    continue;
+                }
+            }
+            if self.tick(d) {
+                self.close_if_told(d);
+                continue;
+            }
+            if mine.is_some_and(|m| m.is_zero()) || until.is_some_and(|u| Instant::now() >= u) {
+                return Err(StreamError::Io(io::ErrorKind::TimedOut.into()));
+            }
         }
     }
 
-    /// Reads once into the buffer's tail.
-    ///
-    /// The read asks for the rest of the pending frame
-    /// ([`Connection::bytes_needed`]) plus room for a following header, so
-    /// that it usually comes back short, and for at most `MAX_READ`: memory
-    /// follows the bytes the peer actually sent, not its length claim, while
-    /// a large frame still arrives with amortized linear copying.
+    /// Acts on the connection's deadline if it passed; true if it did.
+    fn tick<D: Driver>(&mut self, d: &mut D) -> bool {
+        let now = self.clock.now();
+        d.with_conn(|c| match c.poll_timeout() {
+            Some(deadline) if deadline <= now => {
+                c.handle_timeout(now);
+                true
+            }
+            _ => false,
+        })
+    }
+
+    /// Writes what is queued, bounded by the next deadline; true if
+    /// everything was written.
+    fn write<D: Driver>(&mut self, d: &mut D) -> bool {
+        if d.with_conn(|c| c.pending_output()) == 0 {
+            return true;
+        }
+        let bound = d.with_conn(|c| self.clock.until_deadline(c));
+        match d.write_output(bound) {
+            Ok(all) => all,
+            Err(e) => {
+                self.lost(d, e);
+                false
+            }
+        }
+    }
+
+    /// Closes the transport if the core says so.
+    fn close_if_told<D: Driver>(&mut self, d: &mut D) -> bool {
+        if !d.with_conn(|c| c.should_close_transport()) {
+            return false;
+        }
+        d.shutdown();
+        self.done = true;
+        self.buf = BytesMut::new();
+        true
+    }
+
+    /// The transport failed.
+    fn lost<D: Driver>(&mut self, d: &mut D, e: io::Error) {
+        d.with_conn(Connection::transport_failed);
+        self.error.get_or_insert(StreamError::Io(e));
+    }
+
+    /// Reads once into the buffer's tail, bounded by the caller's timeout
+    /// and the next deadline. The size is the core's
+    /// ([`Connection::read_size_hint`]): memory follows the bytes the peer
+    /// sent, not its length claim.
     fn fill<D: Driver>(&mut self, d: &mut D) -> io::Result<usize> {
         let len = self.buf.len();
-        let needed = d.with_conn(|c| c.bytes_needed(len));
-        let want = needed.saturating_add(MIN_READ).min(MAX_READ);
+        let (want, deadline) =
+            d.with_conn(|c| (c.read_size_hint(len), self.clock.until_deadline(c)));
+        self.caller_bound = match (self.read_timeout, deadline) {
+            (Some(caller), Some(ours)) => caller < ours,
+            (caller, _) => caller.is_some(),
+        };
         self.buf.resize(len + want, 0);
-        let result = d.read_transport(&mut self.buf[len..]);
+        let result = d.read(&mut self.buf[len..], min_bound(deadline, self.read_timeout));
         let n = *result.as_ref().unwrap_or(&0);
         self.buf.truncate(len + n);
         result
@@ -207,22 +287,20 @@ impl ReadState {
     }
 }
 
-/// Errors that mean the peer is gone, as EOF does.
-fn is_gone(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::UnexpectedEof
-    )
+impl Clock {
+    /// [`until_deadline`](Self::until_deadline) through a driver.
+    fn until_deadline_of<D: Driver>(self, d: &mut D) -> Option<Duration> {
+        d.with_conn(|c| self.until_deadline(c))
+    }
 }
 
-/// Writes the connection's queued output with vectored writes, advancing the
-/// queue by what was written (so a timed-out write can be resumed).
-pub(super) fn write_output<W: Write + ?Sized>(
+/// Writes the connection's queued output with vectored writes, advancing
+/// the queue by what was written (so a timed-out write can be resumed).
+/// `Ok(false)` if a write timed out.
+pub(super) fn write_queued<W: Write + ?Sized>(
     stream: &mut W,
     conn: &mut Connection,
-) -> io::Result<()> {
+) -> io::Result<bool> {
     while conn.pending_output() > 0 {
         let written = {
             let mut slices = [IoSlice::new(&[]); IOV];
@@ -231,56 +309,21 @@ pub(super) fn write_output<W: Write + ?Sized>(
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(k) => k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+                Err(e) if is_timeout(&e) => return Ok(false),
                 Err(e) => return Err(e),
             }
         };
         conn.advance_output(written);
     }
-    stream.flush()
-}
-
-/// Writes all of `chunks` in order with vectored writes.
-pub(super) fn write_chunks<W: Write + ?Sized>(stream: &mut W, chunks: &[Bytes]) -> io::Result<()> {
-    let (mut index, mut offset) = (0, 0);
-    while index < chunks.len() {
-        let written = {
-            let mut slices = [IoSlice::new(&[]); IOV];
-            let mut n = 0;
-            for (i, chunk) in chunks[index..].iter().take(IOV).enumerate() {
-                let start = if i == 0 { offset } else { 0 };
-                slices[n] = IoSlice::new(&chunk[start..]);
-                n += 1;
-            }
-            match stream.write_vectored(&slices[..n]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(k) => k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
-                Err(e) => return Err(e),
-            }
-        };
-        let mut left = written;
-        while left > 0 {
-            let rest = chunks[index].len() - offset;
-            if left >= rest {
-                left -= rest;
-                index += 1;
-                offset = 0;
-            } else {
-                offset += left;
-                left = 0;
-            }
-        }
-        // Skip empty chunks.
-        while index < chunks.len() && chunks[index].len() == offset {
-            index += 1;
-            offset = 0;
-        }
+    match stream.flush() {
+        Ok(()) => Ok(true),
+        Err(e) if is_timeout(&e) => Ok(false),
+        Err(e) => Err(e),
     }
-    stream.flush()
 }
 
-/// Locks a mutex, going on after a panic elsewhere (the data is a queue and
-/// a socket; neither is left half-updated by a panic in our code).
+/// Locks a mutex, ignoring poisoning: the data behind it stays consistent
+/// because no code panics while holding it.
 pub(super) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

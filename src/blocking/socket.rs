@@ -2,42 +2,50 @@
 
 use core::fmt;
 use core::time::Duration;
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::io;
+use std::net::TcpStream;
 
 use std::string::String;
 
 use bytes::BytesMut;
 
-use super::DEFAULT_CLOSE_TIMEOUT;
-use super::io::{Driver, ReadState, write_output};
+use super::io::{Driver, Session, write_queued};
+use super::transport::Transport;
 use crate::{CloseCode, Connection, Event, Message, StreamError};
 
-/// Queued output past which [`WebSocket::write`] writes to the stream.
-const WRITE_BUFFER_LIMIT: usize = 128 << 10;
-
-/// What the adapter can do with a transport beyond reading and writing:
-/// set for a `TcpStream` by the TCP entry points, absent for other streams.
-pub(super) struct Hooks<S> {
-    pub(super) shutdown: fn(&S),
-    pub(super) read_timeout: fn(&S) -> io::Result<Option<Duration>>,
-    pub(super) set_read_timeout: fn(&S, Option<Duration>) -> io::Result<()>,
+/// The timeouts last set on the transport, so that an unchanged bound costs
+/// no system call.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct TimeoutCache {
+    read: Option<Option<Duration>>,
+    write: Option<Option<Duration>>,
 }
 
-impl<S> Clone for Hooks<S> {
-    fn clone(&self) -> Self {
-        *self
+impl TimeoutCache {
+    /// Sets the read bound if it changed; false if the transport has none.
+    pub(super) fn read<S: Transport + ?Sized>(&mut self, s: &mut S, t: Option<Duration>) -> bool {
+        if self.read != Some(t) {
+            if s.set_read_timeout(t).is_err() {
+                return false;
+            }
+            self.read = Some(t);
+        }
+        true
     }
-}
-impl<S> Copy for Hooks<S> {}
 
-pub(super) fn tcp_hooks() -> Hooks<TcpStream> {
-    Hooks {
-        shutdown: |s| {
-            let _ = s.shutdown(Shutdown::Both);
-        },
-        read_timeout: TcpStream::read_timeout,
-        set_read_timeout: TcpStream::set_read_timeout,
+    /// Sets the write bound if it changed; false if the transport has none.
+    pub(super) fn write<S: Transport + ?Sized>(
+        &mut self,
+        s: &mut S,
+        t: Option<Duration>,
+    ) -> bool {
+        if self.write != Some(t) {
+            if s.set_write_timeout(t).is_err() {
+                return false;
+            }
+            self.write = Some(t);
+        }
+        true
     }
 }
 
@@ -46,12 +54,19 @@ pub(super) fn tcp_hooks() -> Hooks<TcpStream> {
 /// Obtained from [`connect`](super::connect), [`client`](super::client),
 /// [`accept`](super::accept) and the other handshake functions, or built with
 /// [`from_connection`](Self::from_connection) after a handshake done elsewhere.
+///
+/// The connection's deadlines ([`Config`](crate::Config)'s keepalive, idle
+/// and close timeouts) are kept while a call is blocked in it: a
+/// [`read`](Self::read) waiting for a silent peer sends keepalive pings and
+/// fails the connection when they go unanswered, and no write outlasts the
+/// close deadline.
 pub struct WebSocket<S> {
     stream: S,
     conn: Connection,
-    reader: ReadState,
+    session: Session,
     protocol: Option<String>,
-    hooks: Option<Hooks<S>>,
+    timeouts: TimeoutCache,
+    write_timeout: Option<Duration>,
 }
 
 impl<S> fmt::Debug for WebSocket<S> {
@@ -63,45 +78,43 @@ impl<S> fmt::Debug for WebSocket<S> {
     }
 }
 
+/// The driver of an unsplit connection: one thread owns everything.
 struct Direct<'a, S> {
     stream: &'a mut S,
     conn: &'a mut Connection,
-    hooks: Option<Hooks<S>>,
+    timeouts: &'a mut TimeoutCache,
 }
 
-impl<S: Read + Write> Driver for Direct<'_, S> {
+impl<S: Transport> Driver for Direct<'_, S> {
     fn with_conn<R>(&mut self, f: impl FnOnce(&mut Connection) -> R) -> R {
         f(self.conn)
     }
 
-    fn flush_output(&mut self) -> Result<(), StreamError> {
-        write_output(self.stream, self.conn).map_err(StreamError::Io)
+    fn write_output(&mut self, timeout: Option<Duration>) -> io::Result<bool> {
+        if timeout.is_some_and(|t| t.is_zero()) {
+            return Ok(false);
+        }
+        self.timeouts.write(self.stream, timeout);
+        write_queued(self.stream, self.conn)
     }
 
-    fn read_transport(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+    fn read(&mut self, dst: &mut [u8], timeout: Option<Duration>) -> io::Result<usize> {
+        if timeout.is_some_and(|t| t.is_zero()) {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        self.timeouts.read(self.stream, timeout);
         self.stream.read(dst)
     }
 
     fn shutdown(&mut self) {
-        if let Some(h) = self.hooks {
-            (h.shutdown)(self.stream);
-        }
-    }
-
-    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Option<Option<Duration>> {
-        let h = self.hooks?;
-        let previous = (h.read_timeout)(self.stream).ok()?;
-        (h.set_read_timeout)(self.stream, timeout).ok()?;
-        Some(previous)
+        let _ = self.stream.shutdown();
     }
 }
 
-impl<S: Read + Write> WebSocket<S> {
+impl<S: Transport> WebSocket<S> {
     /// A WebSocket over `stream` for a connection whose handshake is done:
     /// `buffered` holds the bytes read past the handshake (the peer's first
     /// frames), `protocol` the subprotocol agreed.
-    ///
-    /// The stream is closed by dropping the `WebSocket`.
     pub fn from_connection(
         stream: S,
         connection: Connection,
@@ -111,44 +124,46 @@ impl<S: Read + Write> WebSocket<S> {
         WebSocket {
             stream,
             conn: connection,
-            reader: ReadState::new(buffered, DEFAULT_CLOSE_TIMEOUT),
+            session: Session::new(buffered),
             protocol,
-            hooks: None,
+            timeouts: TimeoutCache::default(),
+            write_timeout: None,
         }
     }
 
-    pub(super) fn with_hooks(mut self, hooks: Hooks<S>, close_timeout: Duration) -> Self {
-        self.hooks = Some(hooks);
-        self.reader.set_close_timeout(close_timeout);
-        self
-    }
-
-    fn driver(&mut self) -> Direct<'_, S> {
-        Direct {
-            stream: &mut self.stream,
-            conn: &mut self.conn,
-            hooks: self.hooks,
-        }
+    fn driver(&mut self) -> (Direct<'_, S>, &mut Session) {
+        (
+            Direct {
+                stream: &mut self.stream,
+                conn: &mut self.conn,
+                timeouts: &mut self.timeouts,
+            },
+            &mut self.session,
+        )
     }
 
     /// Reads the next message: text, binary, ping, pong or close.
     ///
     /// A ping's pong and a close frame's echo are written before the ping or
-    /// the close is returned. After the peer's close, later calls return
-    /// [`StreamError::Closed`] (a TCP client first waits, up to the close
-    /// timeout, for the server to close the connection, §7.1.1).
+    /// the close is returned. After the peer's close, the next call returns
+    /// [`StreamError::Closed`] once the transport is closed (a client first
+    /// waits, within the close timeout, for the server to close it, §7.1.1).
     ///
     /// With [`Config::fragments`](crate::Config::fragments) on, data arrives
     /// as [`Message::Fragment`]s.
     ///
     /// # Errors
-    /// - [`StreamError::Protocol`] when the peer violated the protocol (the
-    ///   close frame with [`StreamError::close_code`] was written and the
-    ///   transport shut down) or the transport ended before the close
-    ///   handshake ([`Error::AbnormalClosure`](crate::Error::AbnormalClosure), 1006);
+    /// - [`StreamError::Protocol`] when the connection failed: the peer
+    ///   violated the protocol (the close frame with
+    ///   [`StreamError::close_code`] was written), a keepalive ping went
+    ///   unanswered (1011), nothing arrived within the idle timeout (1001),
+    ///   or the transport ended before the close handshake
+    ///   ([`Error::AbnormalClosure`](crate::Error::AbnormalClosure), 1006);
+    ///   the transport is then closed;
     /// - [`StreamError::Closed`] once the connection is over;
-    /// - [`StreamError::Io`] for a transport error. A read timeout set on the
-    ///   stream (`WouldBlock` / `TimedOut`) loses nothing: call again.
+    /// - [`StreamError::Io`] for a transport error, or when the read timeout
+    ///   set with [`set_read_timeout`](Self::set_read_timeout) passes (that
+    ///   loses nothing: call again).
     pub fn read(&mut self) -> Result<Message, StreamError> {
         self.read_event().map(Message::from)
     }
@@ -159,12 +174,8 @@ impl<S: Read + Write> WebSocket<S> {
     /// # Errors
     /// As [`read`](Self::read).
     pub fn read_event(&mut self) -> Result<Event, StreamError> {
-        let mut d = Direct {
-            stream: &mut self.stream,
-            conn: &mut self.conn,
-            hooks: self.hooks,
-        };
-        self.reader.read_event(&mut d)
+        let (mut d, session) = self.driver();
+        session.read_event(&mut d)
     }
 
     /// Queues `message` and writes everything queued.
@@ -172,34 +183,38 @@ impl<S: Read + Write> WebSocket<S> {
     /// # Errors
     /// [`StreamError::Protocol`] if the core refuses the message (for
     /// example [`Error::SendAfterClose`](crate::Error::SendAfterClose), or the
-    /// connection's failure), [`StreamError::Io`] if the write fails (a timed
-    /// out write keeps the rest queued for [`flush`](Self::flush)).
+    /// connection's failure), [`StreamError::Io`] if the write fails or the
+    /// write timeout passes (the rest stays queued for [`flush`](Self::flush)).
     pub fn send(&mut self, message: Message) -> Result<(), StreamError> {
         self.conn.send(message)?;
         self.flush()
     }
 
-    /// Queues `message` without writing it, unless more than 128 KiB are
-    /// queued, in which case the queue is written. Call
+    /// Queues `message` without writing it, unless more than
+    /// [`Config::write_buffer_size`](crate::Config::write_buffer_size) bytes
+    /// are queued, in which case the queue is written. Call
     /// [`flush`](Self::flush) to write the rest.
     ///
     /// # Errors
     /// As [`send`](Self::send).
     pub fn write(&mut self, message: Message) -> Result<(), StreamError> {
         self.conn.send(message)?;
-        if self.conn.pending_output() > WRITE_BUFFER_LIMIT {
+        if self.conn.pending_output() > self.conn.config().write_buffer_size {
             self.flush()?;
         }
         Ok(())
     }
 
     /// Writes everything queued (with vectored writes: large payloads are not
-    /// copied) and flushes the stream.
+    /// copied), within the write timeout and the connection's deadlines.
     ///
     /// # Errors
-    /// [`StreamError::Io`] if the write fails; what was not written stays queued.
+    /// [`StreamError::Io`] if the write fails or the write timeout passes;
+    /// what was not written stays queued.
     pub fn flush(&mut self) -> Result<(), StreamError> {
-        self.driver().flush_output()
+        let timeout = self.write_timeout;
+        let (mut d, session) = self.driver();
+        session.flush(&mut d, timeout)
     }
 
     /// Starts the close handshake (§7.1.2): writes a close frame with `code`
@@ -216,10 +231,26 @@ impl<S: Read + Write> WebSocket<S> {
         self.conn.close(code, reason)?;
         self.flush()
     }
+
+    /// Bounds each [`read`](Self::read): past `timeout` it returns
+    /// [`StreamError::Io`] (`WouldBlock` or `TimedOut`) and may be called
+    /// again. `None` (the default) blocks until a message or the end.
+    /// The connection's own deadlines apply either way.
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
+        self.session.read_timeout = timeout;
+    }
+
+    /// Bounds each [`send`](Self::send) and [`flush`](Self::flush): past
+    /// `timeout` they return [`StreamError::Io`] with the rest queued.
+    /// `None` (the default) blocks while the peer does not read (within the
+    /// connection's deadlines).
+    pub fn set_write_timeout(&mut self, timeout: Option<Duration>) {
+        self.write_timeout = timeout;
+    }
 }
 
 impl<S> WebSocket<S> {
-    /// The connection state machine (state, configuration, failure).
+    /// The connection state machine (state, configuration, failure, stats).
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
@@ -242,14 +273,14 @@ impl<S> WebSocket<S> {
     }
 
     /// The underlying stream. Reading from or writing to it directly
-    /// corrupts the connection.
+    /// corrupts the connection; its timeouts are the adapter's.
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.stream
     }
 
     /// The stream, the connection and the bytes read but not yet consumed.
     pub fn into_parts(self) -> (S, Connection, BytesMut) {
-        (self.stream, self.conn, self.reader.into_buffer())
+        (self.stream, self.conn, self.session.into_buffer())
     }
 }
 
@@ -265,8 +296,9 @@ impl WebSocket<TcpStream> {
             self.stream,
             write_half,
             self.conn,
-            self.reader,
+            self.session,
             self.protocol,
+            self.write_timeout,
         ))
     }
 }

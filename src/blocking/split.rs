@@ -3,58 +3,113 @@
 //! message, so answers to pings never wait for the writer's messages to end).
 //!
 //! Both halves share the [`Connection`] behind a mutex that is never held
-//! across I/O, and the socket's write side behind a second mutex. Writing
-//! takes the write lock, then briefly the connection lock to take every
-//! queued chunk, then writes them: frames leave in the order they were
-//! queued, never interleaved.
+//! across I/O, and the socket's write side behind a second mutex. Whoever
+//! writes takes the write lock, takes shared handles to the queued chunks
+//! from the connection, writes them, and reports what was written: frames
+//! leave in the order they were queued, never interleaved, and a write that
+//! times out leaves the rest queued.
+//!
+//! The reader keeps the connection's deadlines. It never waits for the
+//! write lock: if the writer holds it, the writer also writes what the
+//! reader queued (pongs, keepalive pings, close frames). A writer blocked on
+//! a peer that stopped reading cannot hold the connection past the close
+//! deadline: the reader then closes the socket, which ends the blocked write.
 
 use core::fmt;
 use core::time::Duration;
-use std::io::{self, Read};
-use std::net::{Shutdown, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::io::{self, IoSlice, Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, TryLockError};
 
 use std::string::String;
 use std::vec::Vec;
 
 use bytes::Bytes;
 
-use super::io::{Driver, ReadState, lock, write_chunks};
-use crate::{CloseCode, Connection, Event, Message, StreamError};
+use super::io::{Clock, Driver, Session, is_timeout, lock, min_bound};
+use super::socket::TimeoutCache;
+use super::transport::Transport;
+use crate::{CloseCode, Connection, Event, Message, State, StreamError};
+
+/// Chunks written per vectored write.
+const IOV: usize = 64;
 
 struct Shared {
     conn: Mutex<Connection>,
     write: Mutex<WriteHalf>,
+    /// Output was queued while another thread held the write lock: whoever
+    /// holds it writes again before leaving.
+    flush_wanted: AtomicBool,
     protocol: Option<String>,
+    clock: Clock,
 }
 
 struct WriteHalf {
     stream: TcpStream,
-    /// A write failed: part of a frame may be lost, nothing more may be sent.
-    broken: bool,
+    timeouts: TimeoutCache,
+}
+
+/// How a flush gets the write side.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Take {
+    /// Wait for it.
+    Wait,
+    /// Leave the writing to its holder if it is taken.
+    Try,
 }
 
 impl Shared {
-    /// Writes everything queued, in order. A write failure is fatal: the
-    /// chunks taken off the queue cannot be put back, so the socket is shut
-    /// down (the reader then sees the end of the transport).
-    fn flush(&self) -> Result<(), StreamError> {
-        let mut w = lock(&self.write);
-        if w.broken {
-            return Err(StreamError::Io(io::ErrorKind::BrokenPipe.into()));
-        }
+    /// Writes everything queued, each write bounded by `bound`. `Ok(false)`
+    /// if a write timed out or (`Take::Try`) another thread is writing.
+    fn flush(&self, take: Take, bound: Option<Duration>) -> io::Result<bool> {
         loop {
-            let chunks: Vec<Bytes> = {
-                let mut conn = lock(&self.conn);
-                core::iter::from_fn(|| conn.pop_output()).collect()
+            let mut w = match self.write.try_lock() {
+                Ok(w) => w,
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(TryLockError::WouldBlock) if take == Take::Wait => lock(&self.write),
+                Err(TryLockError::WouldBlock) => {
+                    // The holder checks the flag after it lets go; try once
+                    // more in case it let go before the flag was up.
+                    self.flush_wanted.store(true, Ordering::SeqCst);
+                    match self.write.try_lock() {
+                        Ok(w) => w,
+                        Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                        Err(TryLockError::WouldBlock) => return Ok(false),
+                    }
+                }
             };
-            if chunks.is_empty() {
-                return Ok(());
+            self.flush_wanted.store(false, Ordering::SeqCst);
+            let result = self.write_queued(&mut w, bound);
+            drop(w);
+            match result {
+                Ok(true) if self.flush_wanted.load(Ordering::SeqCst) => {}
+                other => return other,
             }
-            if let Err(e) = write_chunks(&mut w.stream, &chunks) {
-                w.broken = true;
-                let _ = w.stream.shutdown(Shutdown::Both);
-                return Err(StreamError::Io(e));
+        }
+    }
+
+    /// Writes the connection's queue from shared handles to its chunks,
+    /// holding the connection only to take them and to advance past them.
+    fn write_queued(&self, w: &mut WriteHalf, bound: Option<Duration>) -> io::Result<bool> {
+        if bound.is_some_and(|b| b.is_zero()) {
+            return Ok(lock(&self.conn).pending_output() == 0);
+        }
+        w.timeouts.write(&mut w.stream, bound);
+        let mut chunks: Vec<Bytes> = Vec::new();
+        loop {
+            chunks.clear();
+            lock(&self.conn).output_handles(&mut chunks, IOV);
+            if chunks.is_empty() {
+                return Ok(true);
+            }
+            let slices: Vec<IoSlice<'_>> = chunks.iter().map(|c| IoSlice::new(c)).collect();
+            match w.stream.write_vectored(&slices) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => lock(&self.conn).advance_output(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_timeout(&e) => return Ok(false),
+                Err(e) => return Err(e),
             }
         }
     }
@@ -64,33 +119,43 @@ pub(super) fn new(
     read_half: TcpStream,
     write_half: TcpStream,
     conn: Connection,
-    state: ReadState,
+    session: Session,
     protocol: Option<String>,
+    write_timeout: Option<Duration>,
 ) -> (Reader, Writer) {
     let shared = Arc::new(Shared {
         conn: Mutex::new(conn),
         write: Mutex::new(WriteHalf {
             stream: write_half,
-            broken: false,
+            timeouts: TimeoutCache::default(),
         }),
+        flush_wanted: AtomicBool::new(false),
         protocol,
+        clock: session.clock(),
     });
     (
         Reader {
             stream: read_half,
-            state,
+            session,
+            timeouts: TimeoutCache::default(),
             shared: Arc::clone(&shared),
         },
-        Writer { shared },
+        Writer {
+            shared,
+            write_timeout,
+        },
     )
 }
 
 /// The receiving half of a split [`WebSocket<TcpStream>`](super::WebSocket).
 ///
-/// It writes pongs and close echoes itself (through the shared write lock).
+/// It keeps the connection's deadlines and writes pongs, keepalive pings
+/// and close echoes (through the writer, if the writer is busy). Keep it
+/// reading.
 pub struct Reader {
     stream: TcpStream,
-    state: ReadState,
+    session: Session,
+    timeouts: TimeoutCache,
     shared: Arc<Shared>,
 }
 
@@ -100,6 +165,7 @@ pub struct Reader {
 #[derive(Clone)]
 pub struct Writer {
     shared: Arc<Shared>,
+    write_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for Reader {
@@ -117,7 +183,8 @@ impl fmt::Debug for Writer {
 }
 
 struct SplitDriver<'a> {
-    stream: &'a TcpStream,
+    stream: &'a mut TcpStream,
+    timeouts: &'a mut TimeoutCache,
     shared: &'a Shared,
 }
 
@@ -126,23 +193,20 @@ impl Driver for SplitDriver<'_> {
         f(&mut lock(&self.shared.conn))
     }
 
-    fn flush_output(&mut self) -> Result<(), StreamError> {
-        self.shared.flush()
+    fn write_output(&mut self, timeout: Option<Duration>) -> io::Result<bool> {
+        self.shared.flush(Take::Try, timeout)
     }
 
-    fn read_transport(&mut self, dst: &mut [u8]) -> io::Result<usize> {
-        let mut stream = self.stream;
-        stream.read(dst)
+    fn read(&mut self, dst: &mut [u8], timeout: Option<Duration>) -> io::Result<usize> {
+        if timeout.is_some_and(|t| t.is_zero()) {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        self.timeouts.read(self.stream, timeout);
+        self.stream.read(dst)
     }
 
     fn shutdown(&mut self) {
-        let _ = self.stream.shutdown(Shutdown::Both);
-    }
-
-    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Option<Option<Duration>> {
-        let previous = self.stream.read_timeout().ok()?;
-        self.stream.set_read_timeout(timeout).ok()?;
-        Some(previous)
+        let _ = Transport::shutdown(self.stream);
     }
 }
 
@@ -162,10 +226,17 @@ impl Reader {
     /// As [`WebSocket::read`](super::WebSocket::read).
     pub fn read_event(&mut self) -> Result<Event, StreamError> {
         let mut d = SplitDriver {
-            stream: &self.stream,
+            stream: &mut self.stream,
+            timeouts: &mut self.timeouts,
             shared: &self.shared,
         };
-        self.state.read_event(&mut d)
+        self.session.read_event(&mut d)
+    }
+
+    /// Bounds each [`read`](Self::read), as
+    /// [`WebSocket::set_read_timeout`](super::WebSocket::set_read_timeout).
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
+        self.session.read_timeout = timeout;
     }
 
     /// The subprotocol agreed in the handshake, if any.
@@ -188,8 +259,7 @@ impl Writer {
     /// Queues `message` and writes everything queued.
     ///
     /// # Errors
-    /// As [`WebSocket::send`](super::WebSocket::send); a failed write is
-    /// fatal for a split connection (the socket is shut down).
+    /// As [`WebSocket::send`](super::WebSocket::send).
     pub fn send(&self, message: Message) -> Result<(), StreamError> {
         self.write(message)?;
         self.flush()
@@ -204,12 +274,36 @@ impl Writer {
         Ok(())
     }
 
-    /// Writes everything queued.
+    /// Writes everything queued, within the write timeout and, once the
+    /// connection is closing, the close deadline.
     ///
     /// # Errors
-    /// [`StreamError::Io`] if the write fails (fatal, see [`send`](Self::send)).
+    /// [`StreamError::Io`] if the write fails or the write timeout passes
+    /// (the rest stays queued); the connection's failure if it failed.
     pub fn flush(&self) -> Result<(), StreamError> {
-        self.shared.flush()
+        let closing = {
+            let conn = lock(&self.shared.conn);
+            (conn.state() != State::Open).then(|| self.shared.clock.until_deadline(&conn))
+        };
+        let bound = min_bound(self.write_timeout, closing.flatten());
+        let result = self.shared.flush(Take::Wait, bound);
+        let mut conn = lock(&self.shared.conn);
+        match result {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(match conn.failure() {
+                Some(e) => e.clone().into(),
+                None => StreamError::Io(io::ErrorKind::TimedOut.into()),
+            }),
+            Err(e) => {
+                conn.transport_failed();
+                Err(match conn.failure() {
+                    Some(failure) if !matches!(failure, crate::Error::AbnormalClosure) => {
+                        failure.clone().into()
+                    }
+                    _ => StreamError::Io(e),
+                })
+            }
+        }
     }
 
     /// Starts the close handshake (§7.1.2); the [`Reader`] then returns the
@@ -220,6 +314,12 @@ impl Writer {
     pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), StreamError> {
         lock(&self.shared.conn).close(code, reason)?;
         self.flush()
+    }
+
+    /// Bounds each [`send`](Self::send) and [`flush`](Self::flush) of this
+    /// handle, as [`WebSocket::set_write_timeout`](super::WebSocket::set_write_timeout).
+    pub fn set_write_timeout(&mut self, timeout: Option<Duration>) {
+        self.write_timeout = timeout;
     }
 
     /// Runs `f` on the shared connection (for example to queue fragments with

@@ -1,32 +1,32 @@
 //! The connection state machine: frames in, events out, frames queued
-//! (RFC 6455 §5, §6, §7).
+//! (RFC 6455 §5, §6, §7), and the deadlines of keepalive and closing.
 //!
 //! A [`Connection`] owns every protocol decision after the handshake. It never
-//! touches a socket or a clock: the caller feeds received bytes through
-//! [`Connection::receive`], writes what [`Connection::output_chunks`] holds,
-//! and reports elapsed deadlines with [`Connection::handle_timeout`].
+//! touches a socket or a clock; see [`Connection`] for the contract an
+//! adapter (the code moving bytes and time) follows.
 //!
 //! # Receiving
-//! `receive` takes complete frames off the front of a [`BytesMut`] the caller
-//! owns and unmasks them in place, so a payload becomes a [`Bytes`] without a
-//! copy. A partial frame stays in the caller's buffer, and what the connection
-//! learnt about it (its parsed header, how much of its payload is already
-//! unmasked and validated) stays in the connection: dropping a pending read
-//! loses nothing as long as the buffer is kept. The buffer must be the same
-//! one across calls and its unread bytes must not be modified.
+//! `receive` takes complete frames off the front of a [`BytesMut`](bytes::BytesMut)
+//! the caller owns and unmasks them in place, so a payload becomes a
+//! [`Bytes`] without a copy. A partial frame stays in the caller's buffer, and
+//! what the connection learnt about it (its parsed header, how much of its
+//! payload is already unmasked and validated) stays in the connection:
+//! dropping a pending read loses nothing as long as the buffer is kept. The
+//! buffer must be the same one across calls and its unread bytes must not be
+//! modified.
 //!
 //! # Closing (§7)
 //! A peer's close frame is an [`Event::Close`]; its echo is queued at once. A
 //! local [`close`](Connection::close) queues a close frame; after it no data
-//! may be sent ([`Error::SendAfterClose`]). Once a close frame was sent,
-//! [`close_timer_needed`](Connection::close_timer_needed) asks the caller to
-//! arm a deadline, and [`should_close_transport`](Connection::should_close_transport)
-//! tells when the transport may be closed: a server closes it as soon as the
-//! handshake completes and its output is written (§7.1.1); a client waits for
-//! the server to close it, or for the close deadline.
+//! may be sent ([`Error::SendAfterClose`]). From the moment the connection
+//! stops being open, [`Config::close_timeout`] bounds everything left: the
+//! peer's close frame, writing ours, and on a client the server closing the
+//! transport first (§7.1.1). [`should_close_transport`](Connection::should_close_transport)
+//! tells the adapter when to close it.
 
 use bytes::Bytes;
 
+use crate::close::CloseFrame;
 use crate::config::{Config, Role};
 use crate::error::Error;
 use crate::extension::Negotiated;
@@ -47,26 +47,53 @@ pub enum State {
     Closed,
 }
 
-/// Deadlines the caller keeps on the connection's behalf (the core has no clock).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Timer {
-    /// The close handshake took too long: give up on the peer.
-    Close,
-    /// A keepalive ping went unanswered for too long.
-    Keepalive,
-    /// Nothing was received for too long.
-    Idle,
-}
-
 mod receive;
 mod send;
+mod stats;
+mod time;
+
+pub use receive::Received;
+pub use stats::Stats;
+pub use time::Timestamp;
 
 use receive::{Incoming, PartialFrame};
 
 /// A WebSocket connection after the opening handshake.
 ///
-/// See the module documentation for how input, output and time flow.
+/// # The driver contract
+///
+/// An adapter (the code that owns the transport and a clock) drives a
+/// connection with one loop; every decision in it is the connection's:
+///
+/// 1. **Feed bytes.** Read from the transport into a buffer you keep
+///    (sized by [`read_size_hint`](Self::read_size_hint)) and call
+///    [`receive`](Self::receive) until it returns [`Received::NeedMore`] or
+///    [`Received::Closed`], handing each [`Received::Event`] to the
+///    application. At end of stream call [`receive_eof`](Self::receive_eof);
+///    if the transport fails, [`transport_failed`](Self::transport_failed).
+///    An `Err` from `receive` is the connection's failure: keep driving (its
+///    close frame is queued) and report the error once the transport is
+///    closed.
+/// 2. **Tell the time.** If [`poll_timeout`](Self::poll_timeout) gives a
+///    deadline at or before now, call [`handle_timeout`](Self::handle_timeout)
+///    with the current time (it may queue a keepalive ping or fail the
+///    connection). Calling it after every batch of received bytes is always
+///    correct.
+/// 3. **Write output.** Write what [`output_chunks`](Self::output_chunks)
+///    holds (or [`pop_output`](Self::pop_output)) and
+///    [`advance_output`](Self::advance_output) by what was written. Pongs,
+///    close echoes and keepalive pings are queued by the connection itself.
+/// 4. **Close when told.** When [`should_close_transport`](Self::should_close_transport)
+///    is true, close the transport (flushing nothing more): the connection is
+///    over, and [`failure`](Self::failure) says whether it ended cleanly.
+/// 5. **Wait** for the transport to be readable (or writable, while output
+///    is queued) or for the deadline of `poll_timeout`, whichever comes
+///    first, and start again. Stop reading while more than
+///    [`Config::write_buffer_size`] bytes are queued and the transport does
+///    not take them (backpressure), but keep the deadline armed.
+///
+/// Sending ([`send_text`](Self::send_text) and the others) only queues
+/// output; write it as in step 3.
 pub struct Connection {
     role: Role,
     config: Config,
@@ -82,7 +109,10 @@ pub struct Connection {
     outgoing: Option<DataKind>,
     out: Output,
     rng: Option<MaskRng>,
-    awaiting_pong: bool,
+    timers: time::Timers,
+    stats: Stats,
+    /// The peer's close frame, once it came.
+    peer_close: Option<Option<CloseFrame>>,
     /// permessage-deflate state, when negotiated.
     #[cfg(feature = "deflate")]
     pub(crate) deflate: Option<crate::extension::deflate::codec::DeflateCodec>,
@@ -106,15 +136,24 @@ impl Connection {
     }
 
     /// A connection using the extensions the handshake negotiated.
+    ///
+    /// A client's mask keys come from [`Config::random_seed`], or without
+    /// one from the operating system (feature `std`). Without either, the
+    /// client cannot mask and every send fails with
+    /// [`Error::NoRandomSource`].
     pub fn with_extensions(role: Role, config: Config, extensions: Negotiated) -> Self {
+        let rng = match role {
+            Role::Client => MaskRng::new(config.random_seed),
+            Role::Server => None,
+        };
         Connection {
             role,
-            config,
             #[cfg(feature = "deflate")]
             deflate: extensions
                 .deflate
                 .as_ref()
                 .map(|agreed| crate::extension::deflate::codec::DeflateCodec::new(role, agreed)),
+            config,
             extensions,
             state: State::Open,
             failure: None,
@@ -123,16 +162,18 @@ impl Connection {
             incoming: Incoming::default(),
             outgoing: None,
             out: Output::default(),
-            rng: (role == Role::Client).then(MaskRng::from_os),
-            awaiting_pong: false,
+            rng,
+            timers: time::Timers::default(),
+            stats: Stats::default(),
+            peer_close: None,
         }
     }
 
-    /// Replaces the mask key generator with a deterministic one, for
+    /// Replaces the mask key generator with one seeded by `seed`, for
     /// reproducible tests. Has no effect on a server, which never masks.
     pub fn set_mask_seed(&mut self, seed: [u8; 32]) {
         if self.role == Role::Client {
-            self.rng = Some(MaskRng::from_seed(seed));
+            self.rng = MaskRng::new(Some(seed));
         }
     }
 
@@ -161,6 +202,28 @@ impl Connection {
         self.failure.as_ref()
     }
 
+    /// The peer's close frame: `None` until it came, then `Some(None)` for
+    /// a close frame without a status code, or `Some(Some(frame))`.
+    pub fn peer_close(&self) -> Option<Option<&CloseFrame>> {
+        self.peer_close.as_ref().map(Option::as_ref)
+    }
+
+    /// Counters of what went through the connection.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            latency: self.latency(),
+            ..self.stats
+        }
+    }
+
+    /// Moves to `state`; leaving `Open` starts the close deadline.
+    fn set_state(&mut self, state: State) {
+        if state != State::Open {
+            self.timers.closing();
+        }
+        self.state = state;
+    }
+
     /// Fails the connection: queues a close frame with the error's code if
     /// none was sent yet, and makes the error sticky.
     fn fail_with(&mut self, e: Error) -> Error {
@@ -175,7 +238,7 @@ impl Connection {
                     );
                 }
             }
-            self.state = State::Closed;
+            self.set_state(State::Closed);
             self.failure = Some(e.clone());
             self.frame = None;
             self.incoming = Incoming::default();
@@ -187,21 +250,12 @@ impl Connection {
         e
     }
 
-    // ------------------------------------------------------------------ time
-
-    /// Whether a close frame was sent and the caller should now arm the close
-    /// deadline, reporting it with [`handle_timeout`](Self::handle_timeout)`(Timer::Close)`.
-    pub fn close_timer_needed(&self) -> bool {
-        !self.transport_done
-            && (self.state == State::CloseSent
-                || (self.state == State::Closed && self.role == Role::Client))
-    }
-
-    /// Whether the caller should close the transport now: the close handshake
-    /// is over (or the connection failed), the output is written, and it is
-    /// this endpoint's turn to close (§7.1.1: the server closes first; a
-    /// client that failed the connection, or whose close deadline passed,
-    /// closes too).
+    /// Whether the adapter must close the transport now, without writing
+    /// more: the close handshake is over (or the connection failed), the
+    /// output is written, and it is this endpoint's turn to close (§7.1.1:
+    /// the server closes first; a client waits for the server, or for the
+    /// close deadline, unless it failed the connection). Also true once the
+    /// close deadline passed, the unwritten output then being dropped.
     pub fn should_close_transport(&self) -> bool {
         if self.out.len() > 0 || self.state != State::Closed {
             return false;
@@ -209,50 +263,17 @@ impl Connection {
         self.transport_done || self.role == Role::Server || self.failure.is_some()
     }
 
-    /// Queues a keepalive ping and starts waiting for a pong; if none has
-    /// arrived when the caller's pong deadline passes,
-    /// [`handle_timeout`](Self::handle_timeout)`(Timer::Keepalive)` fails the
-    /// connection. Any pong ends the wait.
-    ///
-    /// # Errors
-    /// As [`send_ping`](Self::send_ping).
-    pub fn send_keepalive(&mut self) -> Result<(), Error> {
-        self.send_control(OpCode::Ping, Bytes::new())?;
-        self.awaiting_pong = true;
-        Ok(())
-    }
-
-    /// Whether a keepalive ping is unanswered.
-    pub fn awaiting_pong(&self) -> bool {
-        self.awaiting_pong
-    }
-
-    /// Reports that a deadline the caller keeps has passed.
-    ///
-    /// - [`Timer::Close`]: the peer did not finish the close handshake (or, on
-    ///   a client, did not close the transport); the transport should be
-    ///   closed now.
-    /// - [`Timer::Keepalive`]: if a keepalive ping is still unanswered, fails
-    ///   the connection with [`Error::KeepaliveTimeout`] (1011).
-    /// - [`Timer::Idle`]: fails the connection with [`Error::IdleTimeout`] (1001).
-    ///
-    /// # Errors
-    /// The failure, for the keepalive and idle timers.
-    pub fn handle_timeout(&mut self, timer: Timer) -> Result<(), Error> {
-        match timer {
-            Timer::Close => {
-                self.transport_done = true;
-                if self.state != State::Closed {
-                    self.state = State::Closed;
-                    if self.failure.is_none() {
-                        self.failure = Some(Error::AbnormalClosure);
-                    }
-                }
-                Ok(())
-            }
-            Timer::Keepalive if self.awaiting_pong => Err(self.fail_with(Error::KeepaliveTimeout)),
-            Timer::Keepalive => Ok(()),
-            Timer::Idle => Err(self.fail_with(Error::IdleTimeout)),
+    /// Reports that the transport failed (a read or write error): nothing
+    /// more can be written, so the output is dropped and
+    /// [`should_close_transport`](Self::should_close_transport) becomes
+    /// true. If the close handshake had not completed, the connection fails
+    /// with [`Error::AbnormalClosure`] (1006, reported, never sent).
+    pub fn transport_failed(&mut self) {
+        self.transport_done = true;
+        self.out.clear();
+        if self.state != State::Closed {
+            self.set_state(State::Closed);
+            self.failure.get_or_insert(Error::AbnormalClosure);
         }
     }
 }

@@ -40,30 +40,52 @@ pub(super) struct Incoming {
     utf8: Utf8Validator,
 }
 
+/// What [`Connection::receive`] found at the front of the buffer.
+#[must_use = "an event is lost if not handled"]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Received {
+    /// The next event.
+    Event(Event),
+    /// The buffer holds no complete event: read more bytes and call again.
+    NeedMore,
+    /// No event will follow: the peer's close frame came, or the transport
+    /// ended. Bytes fed from now on are discarded (§5.5.1); keep driving the
+    /// connection until [`Connection::should_close_transport`].
+    Closed,
+}
+
+/// Room left in a read for the header of the frame after the one pending,
+/// and the size of a read when no frame is pending.
+const READ_CHUNK: usize = 4096;
+/// Largest read worth issuing: bounds the memory a peer's length claim can
+/// make an adapter reserve before the bytes arrive.
+const MAX_READ: usize = 256 << 10;
+
 impl Connection {
     /// Takes the next event off the front of `buf`.
     ///
-    /// Returns `Ok(None)` when `buf` holds no complete event yet (read more
-    /// and call again) and, after the peer's close frame, forever. Pongs to
-    /// received pings and the echo of a received close frame are queued as
-    /// output before the event is returned.
+    /// Pongs to received pings and the echo of a received close frame are
+    /// queued as output before the event is returned.
     ///
     /// # Errors
-    /// A protocol violation by the peer (see [`Error::close_code`]); its close
-    /// frame is queued and the error is returned by every later call.
-    pub fn receive(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, Error> {
+    /// A protocol violation by the peer (see [`Error::close_code`]), or a
+    /// failure found by [`handle_timeout`](Self::handle_timeout): the close
+    /// frame is queued and the same error is returned by every later call.
+    pub fn receive(&mut self, buf: &mut BytesMut) -> Result<Received, Error> {
         if let Some(e) = &self.failure {
+            // Nothing from a failed connection is read (§7.1.7).
+            buf.clear();
             return Err(e.clone());
         }
         loop {
             if self.state == State::Closed || (self.transport_done && self.frame.is_none()) {
                 // Nothing after the peer's close frame is read (§5.5.1).
                 buf.clear();
-                return Ok(None);
+                return Ok(Received::Closed);
             }
             match self.step(buf) {
-                Ok(Step::Event(event)) => return Ok(Some(event)),
-                Ok(Step::NeedMore) => return Ok(None),
+                Ok(Step::Event(event)) => return Ok(Received::Event(event)),
+                Ok(Step::NeedMore) => return Ok(Received::NeedMore),
                 Ok(Step::Continue) => {}
                 Err(e) => return Err(self.fail_with(e)),
             }
@@ -72,11 +94,22 @@ impl Connection {
 
     /// How many more bytes the frame being received needs, given that `buf`
     /// (the buffer passed to [`receive`](Self::receive)) holds `buffered`
-    /// bytes: a hint for sizing the next read. 0 when no frame header is
-    /// pending.
+    /// bytes. 0 when no frame header is pending.
     pub fn bytes_needed(&self, buffered: usize) -> usize {
         self.frame
             .map_or(0, |f| (f.len - f.consumed).saturating_sub(buffered))
+    }
+
+    /// How many bytes the next read should ask for, given that the receive
+    /// buffer holds `buffered` bytes: the rest of the pending frame plus
+    /// room for the next frame's header, so that a read usually comes back
+    /// short (a read that fills its buffer leaves the transport readable and
+    /// costs an extra, empty read), and at most 256 KiB, so that memory
+    /// follows the bytes that arrive, never a header's length claim.
+    pub fn read_size_hint(&self, buffered: usize) -> usize {
+        self.bytes_needed(buffered)
+            .saturating_add(READ_CHUNK)
+            .min(MAX_READ)
     }
 
     /// Reports that the transport reached end of stream.
@@ -92,7 +125,7 @@ impl Connection {
         if self.state == State::Closed {
             return Ok(());
         }
-        self.state = State::Closed;
+        self.set_state(State::Closed);
         self.failure = Some(Error::AbnormalClosure);
         Err(Error::AbnormalClosure)
     }
@@ -106,6 +139,8 @@ impl Connection {
                 };
                 let len = self.check_header(&header)?;
                 buf.advance(header_len);
+                self.timers.heard();
+                self.stats.bytes_received += (header_len + len) as u64;
                 PartialFrame {
                     header,
                     len,
@@ -127,6 +162,7 @@ impl Connection {
                 self.incoming.utf8.feed(fresh)?;
             }
             frame.done += available - unmasked;
+            self.timers.heard();
         }
         // A compressed frame is inflated as it arrives (so that invalid data
         // and oversized output fail early) and leaves the caller's buffer.
@@ -168,7 +204,7 @@ impl Connection {
             (Role::Client, true) => return Err(Error::MaskedFrame),
             _ => {}
         }
-        if h.payload_len > self.config.get_max_frame_size() as u64 {
+        if h.payload_len > self.config.max_frame_size as u64 {
             return Err(Error::FrameTooLarge);
         }
         // Fits in usize: bounded by a usize limit just above.
@@ -193,7 +229,7 @@ impl Connection {
         // Compressed messages are measured after decompression instead.
         if !h.opcode.is_control() && !self.incoming.compressed {
             let total = self.incoming.size.saturating_add(len);
-            if total > self.config.get_max_message_size() {
+            if total > self.config.max_message_size {
                 return Err(Error::MessageTooLarge);
             }
             self.incoming.size = total;
@@ -216,7 +252,7 @@ impl Connection {
                 Ok(Step::Event(Event::Ping(payload)))
             }
             OpCode::Pong => {
-                self.awaiting_pong = false;
+                self.timers.pong(&payload);
                 Ok(Step::Event(Event::Pong(payload)))
             }
             OpCode::Close => {
@@ -229,7 +265,8 @@ impl Connection {
                     }
                     self.write_frame(OpCode::Close, true, 0, echo.freeze());
                 }
-                self.state = State::Closed;
+                self.set_state(State::Closed);
+                self.peer_close = Some(frame.clone());
                 Ok(Step::Event(Event::Close(frame)))
             }
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
@@ -257,9 +294,10 @@ impl Connection {
     /// validated): the fragment itself in streaming mode, else nothing until
     /// the final frame and then the whole message. Ends the message at `fin`.
     fn deliver(&mut self, kind: DataKind, payload: Bytes, fin: bool) -> Step {
-        if self.config.get_fragments() {
+        if self.config.fragments {
             if fin {
                 self.end_message();
+                self.stats.messages_received += 1;
             }
             return Step::Event(Event::Fragment(Fragment { kind, payload, fin }));
         }
@@ -275,6 +313,7 @@ impl Connection {
             buf.freeze()
         };
         self.end_message();
+        self.stats.messages_received += 1;
         Step::Event(match kind {
             // SAFETY: every byte of the message (inflated, if it was
             // compressed) went through `Utf8Validator`, which accepted it and
@@ -303,7 +342,7 @@ impl Connection {
         let codec = self.deflate.as_mut().ok_or(Error::ReservedBits)?;
         // The inflater accumulates a whole message's output unless fragments
         // are delivered one by one; the message limit counts what was taken.
-        let streaming = self.config.get_fragments();
+        let streaming = self.config.fragments;
         let payload = if streaming || header.fin {
             codec.take_output()
         } else {
@@ -334,7 +373,7 @@ impl Connection {
     pub(super) fn inflate(&mut self, input: &[u8]) -> Result<(), Error> {
         let limit = self
             .config
-            .get_max_message_size()
+            .max_message_size
             .saturating_sub(self.incoming.size);
         let codec = self.deflate.as_mut().ok_or(Error::ReservedBits)?;
         let start = codec.output().len();

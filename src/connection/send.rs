@@ -5,6 +5,7 @@
 use bytes::{Bytes, BytesMut};
 
 use super::{Connection, State};
+use crate::config::Role;
 use crate::close::{CloseCode, CloseFrame};
 use crate::error::Error;
 #[cfg(feature = "deflate")]
@@ -48,9 +49,11 @@ impl Connection {
             .and_then(|c| c.compress_message(&payload))
         {
             self.write_frame(opcode, true, RSV1, compressed);
+            self.stats.messages_sent += 1;
             return Ok(());
         }
         self.write_frame(opcode, true, 0, payload);
+        self.stats.messages_sent += 1;
         Ok(())
     }
 
@@ -83,6 +86,9 @@ impl Connection {
             Some(_) => return Err(Error::FragmentOutOfOrder),
         };
         self.outgoing = if fin { None } else { Some(kind) };
+        if fin {
+            self.stats.messages_sent += 1;
+        }
         let payload = payload.into();
         #[cfg(feature = "deflate")]
         if let Some(codec) = self.deflate.as_mut() {
@@ -151,7 +157,7 @@ impl Connection {
             frame.encode(&mut payload);
         }
         self.write_frame(OpCode::Close, true, 0, payload.freeze());
-        self.state = State::CloseSent;
+        self.set_state(State::CloseSent);
         Ok(())
     }
 
@@ -185,12 +191,19 @@ impl Connection {
         if self.state != State::Open {
             return Err(Error::SendAfterClose);
         }
+        if self.role == Role::Client && self.rng.is_none() {
+            return Err(Error::NoRandomSource);
+        }
         Ok(())
     }
 
     /// Encodes one frame into the output queue, masking it on a client.
     pub(super) fn write_frame(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: Bytes) {
         let mask = self.rng.as_mut().map(MaskRng::next_key);
+        if mask.is_none() && self.role == Role::Client {
+            // A client without randomness cannot mask (see `NoRandomSource`).
+            return;
+        }
         let header = FrameHeader {
             fin,
             rsv,
@@ -244,16 +257,26 @@ impl Connection {
         n
     }
 
-    /// Drops the first `n` queued bytes, which the caller has written.
-    ///
-    /// # Panics
-    /// If `n` exceeds [`pending_output`](Self::pending_output).
+    /// Drops the first `n` queued bytes, which the caller has written. A
+    /// count larger than [`pending_output`](Self::pending_output) drops
+    /// everything (the queue was dropped meanwhile, at the close deadline).
     pub fn advance_output(&mut self, n: usize) {
         self.out.advance(n);
+        self.stats.bytes_sent += n as u64;
+    }
+
+    /// Appends to `dst` up to `max` of the queued chunks as shared handles
+    /// (no copy), leaving them queued: for a writer that writes without
+    /// holding the connection, then reports what it wrote with
+    /// [`advance_output`](Self::advance_output).
+    pub fn output_handles(&mut self, dst: &mut alloc::vec::Vec<Bytes>, max: usize) {
+        self.out.handles(dst, max);
     }
 
     /// Takes the next queued chunk whole, for callers that write chunk by chunk.
     pub fn pop_output(&mut self) -> Option<Bytes> {
-        self.out.pop_chunk()
+        let chunk = self.out.pop_chunk()?;
+        self.stats.bytes_sent += chunk.len() as u64;
+        Some(chunk)
     }
 }

@@ -45,7 +45,6 @@ pub struct ClientRequest {
     url: Url,
     protocols: Vec<String>,
     headers: Vec<(String, String)>,
-    extensions: ExtensionConfig,
     nonce: Option<[u8; 16]>,
     error: Option<HandshakeError>,
 }
@@ -66,7 +65,6 @@ impl ClientRequest {
             url: parse_url(url)?,
             protocols: Vec::new(),
             headers: Vec::new(),
-            extensions: ExtensionConfig::default(),
             nonce: None,
             error: None,
         })
@@ -97,15 +95,10 @@ impl ClientRequest {
         self
     }
 
-    /// Sets the extensions to offer (§9.1).
-    pub fn extensions(mut self, extensions: ExtensionConfig) -> Self {
-        self.extensions = extensions;
-        self
-    }
-
     /// Uses `nonce` as the 16 bytes behind `Sec-WebSocket-Key`, for
-    /// reproducible tests. By default a fresh nonce comes from the operating
-    /// system's random source, as §4.1 item 7 requires.
+    /// reproducible tests. By default a fresh nonce is drawn, as §4.1 item 7
+    /// requires, from [`Config::random_seed`]'s generator or else the
+    /// operating system's.
     pub fn key(mut self, nonce: [u8; 16]) -> Self {
         self.nonce = Some(nonce);
         self
@@ -141,11 +134,10 @@ impl ClientRequest {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let nonce = self.nonce.unwrap_or_else(|| {
-            let mut n = [0u8; 16];
-            crate::rng::fill_os_random(&mut n);
-            n
-        });
+        let nonce = match self.nonce {
+            Some(nonce) => nonce,
+            None => crate::rng::nonce(config.random_seed).ok_or(HandshakeError::NoRandomSource)?,
+        };
         let key = encode_key(&nonce);
         let mut r = String::with_capacity(256);
         r.push_str("GET ");
@@ -165,7 +157,7 @@ impl ClientRequest {
                 "Sec-WebSocket-Protocol",
                 Some(protocols).filter(|p| !p.is_empty()),
             ),
-            ("Sec-WebSocket-Extensions", self.extensions.client_offer()),
+            ("Sec-WebSocket-Extensions", config.extensions.client_offer()),
         ];
         for (name, value) in fixed
             .iter()
@@ -184,11 +176,11 @@ impl ClientRequest {
         }
         r.push_str("\r\n");
         let handshake = ClientHandshake {
-            scanner: HeaderScanner::new(config.get_max_handshake_size()),
-            max_headers: config.get_max_headers(),
+            scanner: HeaderScanner::new(config.max_handshake_size),
+            max_headers: config.max_headers,
             accept: accept_key(&key),
             protocols: self.protocols,
-            extensions: self.extensions,
+            extensions: config.extensions.clone(),
             failed: None,
         };
         Ok((r.into_bytes(), handshake))

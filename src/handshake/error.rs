@@ -129,6 +129,9 @@ pub enum HandshakeError {
     InvalidHeaderToSend,
     /// The server chose a subprotocol the client did not offer.
     ProtocolNotOffered,
+    /// No random source for the handshake nonce: a build without `std` and
+    /// no [`Config::random_seed`](crate::Config::random_seed).
+    NoRandomSource,
 }
 
 impl HandshakeError {
@@ -165,7 +168,8 @@ impl HandshakeError {
             | UnofferedExtension
             | InvalidResponseHeader(_)
             | InvalidHeaderToSend
-            | ProtocolNotOffered => return None,
+            | ProtocolNotOffered
+            | NoRandomSource => return None,
         })
     }
 
@@ -192,6 +196,39 @@ impl HandshakeError {
         )
     }
 }
+
+impl HandshakeError {
+    /// The HTTP response a server writes when its handshake ends with this
+    /// error, the same in every adapter: [`response`](Self::response) for a
+    /// refusal, and `500 Internal Server Error` for the server
+    /// application's own mistake (for instance accepting with a subprotocol
+    /// the client did not offer). After writing it, the server keeps reading
+    /// for a moment ([`REFUSAL_LINGER`]) so that the client reads the answer
+    /// before the connection closes.
+    pub fn refusal(&self) -> Vec<u8> {
+        self.response()
+            .unwrap_or_else(|| HandshakeError::Rejected(500).response().unwrap_or_default())
+    }
+}
+
+/// How a server closes the connection after writing a refusal: it reads
+/// and discards what the client still sends, up to `bytes` and for at most
+/// `time`, so that closing with unread bytes does not reset the connection
+/// before the client read the answer (RFC 9112 §9.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Linger {
+    /// Most bytes discarded.
+    pub bytes: usize,
+    /// Longest wait.
+    pub time: core::time::Duration,
+}
+
+/// The linger every adapter applies after a refusal: 64 KiB, 500 ms.
+pub const REFUSAL_LINGER: Linger = Linger {
+    bytes: 64 << 10,
+    time: core::time::Duration::from_millis(500),
+};
 
 /// The reason phrase for a status code, or `""` (allowed by RFC 9112 §4).
 pub(crate) fn reason_phrase(status: u16) -> &'static str {
@@ -248,6 +285,7 @@ impl fmt::Display for HandshakeError {
             InvalidResponseHeader(name) => write!(f, "response header {name} is invalid"),
             InvalidHeaderToSend => f.write_str("header or subprotocol to send is invalid"),
             ProtocolNotOffered => f.write_str("chosen subprotocol was not offered by the client"),
+            NoRandomSource => f.write_str("no random source for the handshake nonce"),
         }
     }
 }

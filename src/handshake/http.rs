@@ -10,7 +10,6 @@
 //!
 //! ```
 //! use rfc6455::Config;
-//! use rfc6455::extension::ExtensionConfig;
 //! use rfc6455::handshake::{Accept, ClientRequest, http};
 //!
 //! let config = Config::default();
@@ -21,7 +20,7 @@
 //!
 //! // Server: the request as a framework hands it over.
 //! let (response, accepted) =
-//!     http::accept_request(&request, Accept::new().protocol("chat"), &ExtensionConfig::default())?;
+//!     http::accept_request(&request, Accept::new().protocol("chat"), &Config::default())?;
 //! assert_eq!(response.status(), ::http::StatusCode::SWITCHING_PROTOCOLS);
 //! assert_eq!(accepted.protocol.as_deref(), Some("chat"));
 //!
@@ -42,7 +41,6 @@ use super::{
     ServerHandshake,
 };
 use crate::Config;
-use crate::extension::ExtensionConfig;
 
 fn version_str(version: Version) -> &'static str {
     match version {
@@ -91,7 +89,6 @@ pub fn parse_request_parts(
     version: Version,
     headers: &HeaderMap,
     config: &Config,
-    extensions: &ExtensionConfig,
 ) -> Result<Request, HandshakeError> {
     let mut block = Vec::with_capacity(256);
     block.extend_from_slice(method.as_str().as_bytes());
@@ -103,7 +100,6 @@ pub fn parse_request_parts(
     push_headers(&mut block, headers);
     let mut buf = BytesMut::from(&block[..]);
     ServerHandshake::new(config)
-        .extensions(extensions.clone())
         .parse(&mut buf)?
         .ok_or(HandshakeError::RequestTooLarge)
 }
@@ -116,7 +112,6 @@ pub fn parse_request_parts(
 pub fn parse_request<B>(
     request: &::http::Request<B>,
     config: &Config,
-    extensions: &ExtensionConfig,
 ) -> Result<Request, HandshakeError> {
     parse_request_parts(
         request.method(),
@@ -124,11 +119,10 @@ pub fn parse_request<B>(
         request.version(),
         request.headers(),
         config,
-        extensions,
     )
 }
 
-/// Validates `request` (default header limits) and accepts it with
+/// Validates `request` (with `config`'s limits and extensions) and accepts it with
 /// `accept`: the `101 Switching Protocols` response to hand back to the
 /// HTTP server, and what was agreed (subprotocol, extensions) for the
 /// [`Connection`](crate::Connection) ([`Accepted::into_connection`]).
@@ -138,9 +132,9 @@ pub fn parse_request<B>(
 pub fn accept_request<B>(
     request: &::http::Request<B>,
     accept: Accept,
-    extensions: &ExtensionConfig,
+    config: &Config,
 ) -> Result<(::http::Response<()>, Accepted), HandshakeError> {
-    let accepted = parse_request(request, &Config::default(), extensions)?.accept(accept)?;
+    let accepted = parse_request(request, config)?.accept(accept)?;
     Ok((response(&accepted), accepted))
 }
 
@@ -200,7 +194,7 @@ pub fn client_request(
     config: &Config,
 ) -> Result<(::http::Request<()>, ClientHandshake), HandshakeError> {
     let (bytes, handshake) = request.build(config)?;
-    let mut slots = alloc::vec![httparse::EMPTY_HEADER; config.get_max_headers().max(16)];
+    let mut slots = alloc::vec![httparse::EMPTY_HEADER; config.max_headers.max(16)];
     let mut parsed = httparse::Request::new(&mut slots);
     parsed
         .parse(&bytes)
@@ -292,7 +286,6 @@ pub fn parse_extended_connect_parts(
     headers: &HeaderMap,
     protocol: Option<&str>,
     config: &Config,
-    extensions: &ExtensionConfig,
 ) -> Result<Request, HandshakeError> {
     if method != Method::CONNECT {
         return Err(HandshakeError::MethodNotAllowed);
@@ -328,7 +321,6 @@ pub fn parse_extended_connect_parts(
     push_headers(&mut block, &rest);
     let mut buf = BytesMut::from(&block[..]);
     ServerHandshake::new(config)
-        .extensions(extensions.clone())
         .parse(&mut buf)?
         .ok_or(HandshakeError::RequestTooLarge)
 }
@@ -341,7 +333,6 @@ pub fn parse_extended_connect<B>(
     request: &::http::Request<B>,
     protocol: Option<&str>,
     config: &Config,
-    extensions: &ExtensionConfig,
 ) -> Result<Request, HandshakeError> {
     parse_extended_connect_parts(
         request.method(),
@@ -350,7 +341,6 @@ pub fn parse_extended_connect<B>(
         request.headers(),
         protocol,
         config,
-        extensions,
     )
 }
 
@@ -450,8 +440,7 @@ pub fn check_extended_connect_response<B>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extension::ExtensionConfig;
-
+    
     fn ws_request() -> ::http::request::Builder {
         ::http::Request::builder()
             .uri("/chat?room=1")
@@ -463,7 +452,7 @@ mod tests {
     }
 
     fn status(req: ::http::Request<()>) -> u16 {
-        let e = accept_request(&req, Accept::new(), &ExtensionConfig::default()).unwrap_err();
+        let e = accept_request(&req, Accept::new(), &Config::default()).unwrap_err();
         error_response(&e).status().as_u16()
     }
 
@@ -474,7 +463,7 @@ mod tests {
             .header("Origin", "http://example.com")
             .body(())
             .unwrap();
-        let parsed = parse_request(&req, &Config::default(), &ExtensionConfig::default()).unwrap();
+        let parsed = parse_request(&req, &Config::default()).unwrap();
         assert_eq!(parsed.path(), "/chat?room=1");
         assert_eq!(parsed.protocols(), ["chat", "superchat"]);
         assert!(parsed.check_origin(&["http://example.com"]).is_ok());
@@ -515,7 +504,7 @@ mod tests {
         let mut req = ws_request().body(()).unwrap();
         req.headers_mut()
             .insert("sec-websocket-version", HeaderValue::from_static("8"));
-        let e = accept_request(&req, Accept::new(), &ExtensionConfig::default()).unwrap_err();
+        let e = accept_request(&req, Accept::new(), &Config::default()).unwrap_err();
         let resp = error_response(&e);
         assert_eq!(resp.status(), 426);
         assert_eq!(resp.headers()["sec-websocket-version"], "13");
@@ -534,12 +523,12 @@ mod tests {
             .header("Origin", "https://evil.example")
             .body(())
             .unwrap();
-        let parsed = parse_request(&req, &Config::default(), &ExtensionConfig::default()).unwrap();
+        let parsed = parse_request(&req, &Config::default()).unwrap();
         let e = parsed.check_origin(&["https://good.example"]).unwrap_err();
         assert_eq!(error_response(&e).status(), 403);
         // An absolute-form target is taken as the byte parser takes it.
         let req = ws_request().uri("http://example.com/abs").body(()).unwrap();
-        let parsed = parse_request(&req, &Config::default(), &ExtensionConfig::default()).unwrap();
+        let parsed = parse_request(&req, &Config::default()).unwrap();
         assert_eq!(parsed.path(), "http://example.com/abs");
     }
 
@@ -550,7 +539,7 @@ mod tests {
             builder = builder.header(alloc::format!("x-{i}"), "v");
         }
         let req = builder.body(()).unwrap();
-        let e = parse_request(&req, &Config::default(), &ExtensionConfig::default()).unwrap_err();
+        let e = parse_request(&req, &Config::default()).unwrap_err();
         assert_eq!(e, HandshakeError::TooManyHeaders);
     }
 
@@ -573,7 +562,7 @@ mod tests {
         let (resp, _) = accept_request(
             &req,
             Accept::new().protocol("v1"),
-            &ExtensionConfig::default(),
+            &Config::default(),
         )
         .unwrap();
         let checked = check_response(&mut hs, &resp).unwrap();
@@ -606,7 +595,6 @@ mod tests {
             req,
             protocol,
             &Config::default(),
-            &ExtensionConfig::default(),
         )
         .unwrap_err();
         error_response(&e).status().as_u16()
@@ -623,7 +611,6 @@ mod tests {
             &req,
             Some("websocket"),
             &Config::default(),
-            &ExtensionConfig::default(),
         )
         .unwrap();
         assert_eq!(parsed.path(), "/chat?x=1");
@@ -678,7 +665,6 @@ mod tests {
             &req,
             Some("websocket"),
             &config,
-            &ExtensionConfig::default(),
         )
         .unwrap();
         let accepted = parsed.accept(Accept::new().protocol("v2")).unwrap();

@@ -56,7 +56,7 @@ use core::fmt;
 use sha1::{Digest, Sha1};
 
 pub use client::{ClientHandshake, ClientRequest, Response};
-pub use error::{HandshakeError, UrlError};
+pub use error::{HandshakeError, Linger, REFUSAL_LINGER, UrlError};
 pub use headers::Headers;
 pub use server::{Accept, Accepted, Request, ServerHandshake};
 

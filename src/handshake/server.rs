@@ -52,18 +52,11 @@ impl ServerHandshake {
     /// limits, supporting no extension.
     pub fn new(config: &Config) -> Self {
         ServerHandshake {
-            scanner: HeaderScanner::new(config.get_max_handshake_size()),
-            max_headers: config.get_max_headers(),
-            extensions: ExtensionConfig::default(),
+            scanner: HeaderScanner::new(config.max_handshake_size),
+            max_headers: config.max_headers,
+            extensions: config.extensions.clone(),
             failed: None,
         }
-    }
-
-    /// Sets the extensions this server supports.
-    #[must_use]
-    pub fn extensions(mut self, extensions: ExtensionConfig) -> Self {
-        self.extensions = extensions;
-        self
     }
 
     /// Parses the request at the front of `buf`.

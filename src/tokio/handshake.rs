@@ -1,26 +1,27 @@
 //! Opening handshakes over an async transport (RFC 6455 §4), with the
-//! handshake deadline of [`Options::handshake_timeout`].
+//! handshake deadline of [`Config::handshake_timeout`].
 
 use bytes::BytesMut;
 use std::borrow::ToOwned;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::options::Options;
 use super::stream::WebSocketStream;
 use super::tls::{ClientStream, MaybeTlsStream};
-use crate::handshake::{Accept, ClientRequest, HandshakeError, Request, Response, ServerHandshake};
+use crate::handshake::{
+    Accept, ClientRequest, HandshakeError, REFUSAL_LINGER, Request, Response, ServerHandshake,
+};
 use crate::stream_error::StreamError;
-use crate::{Connection, Role};
+use crate::{Config, Connection, Role};
 
 /// How much to read at a time during the handshake.
 const READ_CHUNK: usize = 2048;
 
 async fn with_deadline<T>(
-    options: &Options,
+    config: &Config,
     work: impl core::future::Future<Output = Result<T, StreamError>>,
 ) -> Result<T, StreamError> {
-    match options.handshake_timeout {
+    match config.handshake_timeout {
         Some(limit) => tokio::time::timeout(limit, work)
             .await
             .map_err(|_| StreamError::HandshakeTimeout)?,
@@ -40,7 +41,7 @@ async fn read_some<S: AsyncRead + Unpin>(
     Ok(())
 }
 
-/// Accepts a WebSocket on `io` with default [`Options`], taking any
+/// Accepts a WebSocket on `io` with default [`Config`], taking any
 /// subprotocol-less request.
 ///
 /// # Errors
@@ -49,7 +50,7 @@ async fn read_some<S: AsyncRead + Unpin>(
 pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,
 ) -> Result<WebSocketStream<S>, StreamError> {
-    accept_with(io, Options::default(), |_| Ok(Accept::new())).await
+    accept_with(io, Config::default(), |_| Ok(Accept::new())).await
 }
 
 /// Accepts a WebSocket on `io`, letting `decide` look at the request first:
@@ -61,7 +62,7 @@ pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
 /// As [`accept`], plus the refusal `decide` returned.
 pub async fn accept_with<S, F>(
     io: S,
-    options: Options,
+    config: Config,
     decide: F,
 ) -> Result<WebSocketStream<S>, StreamError>
 where
@@ -71,17 +72,17 @@ where
     #[cfg(feature = "tracing")]
     return crate::trace::handshake(
         crate::trace::connection_span(Role::Server),
-        accept_inner(io, options, decide),
+        accept_inner(io, config, decide),
         |ws| ws,
     )
     .await;
     #[cfg(not(feature = "tracing"))]
-    accept_inner(io, options, decide).await
+    accept_inner(io, config, decide).await
 }
 
 async fn accept_inner<S, F>(
     io: S,
-    options: Options,
+    config: Config,
     decide: F,
 ) -> Result<WebSocketStream<S>, StreamError>
 where
@@ -90,9 +91,8 @@ where
 {
     let mut io = io;
     let mut buf = BytesMut::new();
-    let outcome = with_deadline(&options, async {
-        let mut parser =
-            ServerHandshake::new(&options.config).extensions(options.extensions.clone());
+    let outcome = with_deadline(&config, async {
+        let mut parser = ServerHandshake::new(&config);
         let request = loop {
             match parser.parse(&mut buf) {
                 Ok(Some(request)) => break request,
@@ -105,31 +105,45 @@ where
     .await;
     let refusal = match outcome {
         Ok(Ok(accepted)) => {
-            with_deadline(&options, async {
+            with_deadline(&config, async {
                 Ok(io.write_all(&accepted.response).await?)
             })
             .await?;
             let protocol = accepted.protocol.clone();
-            let conn = accepted.into_connection(options.config.clone());
-            return Ok(WebSocketStream::from_parts(
-                io, conn, buf, options, protocol,
-            ));
+            let conn = accepted.into_connection(config);
+            return Ok(WebSocketStream::from_parts(io, conn, buf, protocol));
         }
         Ok(Err(e)) => e,
         Err(other) => return Err(other),
     };
-    if let Some(response) = refusal.response() {
-        // The peer may already be gone; the refusal is what gets reported.
-        let _ = with_deadline(&options, async {
-            io.write_all(&response).await?;
-            Ok(io.shutdown().await?)
-        })
-        .await;
-    }
+    // The peer may already be gone; the refusal is what gets reported.
+    let _ = with_deadline(&config, async {
+        io.write_all(&refusal.refusal()).await?;
+        linger(&mut io).await;
+        Ok(())
+    })
+    .await;
     Err(refusal.into())
 }
 
-/// Connects to a `ws://` or `wss://` URL with default [`Options`].
+/// After a refusal: read what the client still sends for a moment
+/// ([`REFUSAL_LINGER`]), then close.
+async fn linger<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S) {
+    let discard = async {
+        let mut scratch = [0u8; READ_CHUNK];
+        let mut discarded = 0;
+        while discarded < REFUSAL_LINGER.bytes {
+            match io.read(&mut scratch).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => discarded += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(REFUSAL_LINGER.time, discard).await;
+    let _ = io.shutdown().await;
+}
+
+/// Connects to a `ws://` or `wss://` URL with default [`Config`].
 ///
 /// # Errors
 /// An invalid URL, `wss://` in a build without TLS
@@ -137,7 +151,7 @@ where
 /// failed TLS handshake ([`StreamError::Tls`]), a response that fails
 /// validation, or the handshake timeout.
 pub async fn connect(url: &str) -> Result<(ClientStream, Response), StreamError> {
-    connect_with(ClientRequest::new(url)?, Options::default()).await
+    connect_with(ClientRequest::new(url)?, Config::default()).await
 }
 
 /// Connects with a prepared request (subprotocols, headers) and options.
@@ -149,23 +163,23 @@ pub async fn connect(url: &str) -> Result<(ClientStream, Response), StreamError>
 /// As [`connect`].
 pub async fn connect_with(
     request: ClientRequest,
-    options: Options,
+    config: Config,
 ) -> Result<(ClientStream, Response), StreamError> {
     if request.is_tls() {
         #[cfg(feature = "rustls")]
-        return connect_tls_with(request, options, crate::tls::client_config()).await;
+        return connect_tls_with(request, config, crate::tls::client_config()).await;
         #[cfg(not(feature = "rustls"))]
         return Err(StreamError::TlsUnsupported);
     }
-    let tcp = tcp_connect(&request, &options).await?;
-    client_on_tcp(MaybeTlsStream::Plain(tcp), request, options).await
+    let tcp = tcp_connect(&request, &config).await?;
+    client_on_tcp(MaybeTlsStream::Plain(tcp), request, config).await
 }
 
 /// [`client`] with the peer's address in the connection's span.
 async fn client_on_tcp(
     io: MaybeTlsStream<TcpStream>,
     request: ClientRequest,
-    options: Options,
+    config: Config,
 ) -> Result<(ClientStream, Response), StreamError> {
     #[cfg(feature = "tracing")]
     {
@@ -173,10 +187,10 @@ async fn client_on_tcp(
         if let Ok(peer) = io.get_ref().peer_addr() {
             span.record("peer", tracing::field::display(peer));
         }
-        crate::trace::handshake(span, client_inner(io, request, options), |(ws, _)| ws).await
+        crate::trace::handshake(span, client_inner(io, request, config), |(ws, _)| ws).await
     }
     #[cfg(not(feature = "tracing"))]
-    client_inner(io, request, options).await
+    client_inner(io, request, config).await
 }
 
 /// Connects with TLS configured by `config` (a private root store, client
@@ -189,9 +203,9 @@ async fn client_on_tcp(
 /// use rfc6455::handshake::ClientRequest;
 /// use rfc6455::tokio::{Options, connect_tls_with};
 ///
-/// let config = rfc6455::tls::client_config_with_roots(roots);
+/// let tls_config = rfc6455::tls::client_config_with_roots(roots);
 /// let request = ClientRequest::new("wss://localhost:9443/")?;
-/// let (ws, _response) = connect_tls_with(request, Options::default(), config).await?;
+/// let (ws, _response) = connect_tls_with(request, Config::default(), tls_config).await?;
 /// # Ok(()) }
 /// ```
 ///
@@ -201,17 +215,17 @@ async fn client_on_tcp(
 #[cfg(feature = "rustls")]
 pub async fn connect_tls_with(
     request: ClientRequest,
-    options: Options,
-    config: std::sync::Arc<rustls::ClientConfig>,
+    config: Config,
+    tls_config: std::sync::Arc<rustls::ClientConfig>,
 ) -> Result<(ClientStream, Response), StreamError> {
     if !request.is_tls() {
-        let tcp = tcp_connect(&request, &options).await?;
-        return client_on_tcp(MaybeTlsStream::Plain(tcp), request, options).await;
+        let tcp = tcp_connect(&request, &config).await?;
+        return client_on_tcp(MaybeTlsStream::Plain(tcp), request, config).await;
     }
     let name = crate::tls::server_name(&request)?;
-    let tls = with_deadline(&options, async {
-        let tcp = tcp_connect(&request, &Options::default().handshake_timeout(None)).await?;
-        tokio_rustls::TlsConnector::from(config)
+    let tls = with_deadline(&config, async {
+        let tcp = tcp_connect(&request, &Config::default().handshake_timeout(None)).await?;
+        tokio_rustls::TlsConnector::from(tls_config)
             .connect(name, tcp)
             .await
             .map_err(StreamError::Tls)
@@ -220,19 +234,19 @@ pub async fn connect_tls_with(
     client_on_tcp(
         MaybeTlsStream::Rustls(std::boxed::Box::new(tls)),
         request,
-        options,
+        config,
     )
     .await
 }
 
-async fn tcp_connect(request: &ClientRequest, options: &Options) -> Result<TcpStream, StreamError> {
+async fn tcp_connect(request: &ClientRequest, config: &Config) -> Result<TcpStream, StreamError> {
     let host = request
         .host()
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_owned();
     let port = request.port();
-    let tcp = with_deadline(options, async {
+    let tcp = with_deadline(config, async {
         Ok(TcpStream::connect((host.as_str(), port)).await?)
     })
     .await?;
@@ -247,29 +261,28 @@ async fn tcp_connect(request: &ClientRequest, options: &Options) -> Result<TcpSt
 pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,
     request: ClientRequest,
-    options: Options,
+    config: Config,
 ) -> Result<(WebSocketStream<S>, Response), StreamError> {
     #[cfg(feature = "tracing")]
     return crate::trace::handshake(
         crate::trace::connection_span(Role::Client),
-        client_inner(io, request, options),
+        client_inner(io, request, config),
         |(ws, _)| ws,
     )
     .await;
     #[cfg(not(feature = "tracing"))]
-    client_inner(io, request, options).await
+    client_inner(io, request, config).await
 }
 
 async fn client_inner<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,
     request: ClientRequest,
-    options: Options,
+    config: Config,
 ) -> Result<(WebSocketStream<S>, Response), StreamError> {
     let mut io = io;
-    let request = request.extensions(options.extensions.clone());
-    let (bytes, mut handshake) = request.build(&options.config)?;
+    let (bytes, mut handshake) = request.build(&config)?;
     let mut buf = BytesMut::new();
-    let response = with_deadline(&options, async {
+    let response = with_deadline(&config, async {
         io.write_all(&bytes).await?;
         loop {
             if let Some(response) = handshake.parse(&mut buf)? {
@@ -284,9 +297,9 @@ async fn client_inner<S: AsyncRead + AsyncWrite + Unpin>(
     // The negotiated extensions move into the connection
     // (`WebSocketStream::connection().extensions()`).
     let negotiated = core::mem::take(&mut response.negotiated);
-    let conn = Connection::with_extensions(Role::Client, options.config.clone(), negotiated);
+    let conn = Connection::with_extensions(Role::Client, config, negotiated);
     Ok((
-        WebSocketStream::from_parts(io, conn, buf, options, protocol),
+        WebSocketStream::from_parts(io, conn, buf, protocol),
         response,
     ))
 }

@@ -8,25 +8,25 @@
 //! - **Cancel safety**: `next()` on the stream is cancel-safe. A partial
 //!   frame stays in the stream's read buffer and the connection remembers what
 //!   it parsed; a cancelled read resumes where it stopped.
-//! - **Timers** ([`Options`]): handshake timeout (10 s), optional keepalive
-//!   pings with a pong deadline (1011 on expiry), optional idle timeout (1001),
-//!   and a close timeout (10 s) after which the transport is dropped. Timers
-//!   run while the stream is polled.
+//! - **Timers**: the core computes every deadline from
+//!   [`Config`](crate::Config) (keepalive, idle, close); the stream keeps one
+//!   tokio timer at [`Connection::poll_timeout`](crate::Connection::poll_timeout)
+//!   and runs it while the stream is polled. The handshake is bounded by
+//!   [`Config::handshake_timeout`](crate::Config::handshake_timeout).
 //! - **Backpressure**: sending waits while more than
-//!   [`Options::write_buffer_size`] bytes are queued; reading stops while the
-//!   queue (pongs) is over it and the peer does not read.
+//!   [`Config::write_buffer_size`](crate::Config::write_buffer_size) bytes are
+//!   queued; reading stops while the queue (pongs) is over it and the peer
+//!   does not read.
 //! - **Memory**: an idle connection holds no read buffer (the read that waits
 //!   for the next frame lands in a stack buffer), and the write queue is
 //!   released once written.
 
 mod handshake;
-mod options;
 mod stream;
 mod tls;
 
 #[cfg(feature = "rustls")]
 pub use handshake::connect_tls_with;
 pub use handshake::{accept, accept_with, client, connect, connect_with};
-pub use options::{Keepalive, Options};
 pub use stream::{WebSocketStream, WsSink, WsStream};
 pub use tls::{ClientStream, MaybeTlsStream};

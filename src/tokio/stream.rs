@@ -1,5 +1,5 @@
-//! [`WebSocketStream`]: the driver loop moving bytes between a transport and
-//! a [`Connection`], and time into it.
+//! [`WebSocketStream`]: the driver loop of [`Connection`]'s contract over an
+//! async transport, with one timer for the connection's deadline.
 
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
@@ -16,17 +16,13 @@ use std::string::String;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-use super::options::Options;
 use crate::close::CloseCode;
-use crate::connection::{Connection, State, Timer};
-use crate::error::Error;
+use crate::connection::{Connection, Received, State, Timestamp};
 use crate::message::Message;
 use crate::stream_error::StreamError;
 
 /// Size of the stack buffer an idle read lands in.
 const IDLE_READ: usize = 4096;
-/// Largest read into the heap buffer at once.
-const MAX_READ: usize = 256 << 10;
 /// Most slices handed to one vectored write.
 const MAX_SLICES: usize = 16;
 
@@ -38,33 +34,33 @@ pub type WsStream<S> = SplitStream<WebSocketStream<S>>;
 /// A WebSocket over an async transport: a `Stream` of received messages and
 /// a `Sink` of messages to send.
 ///
-/// The stream yields pings and pongs too (the pong answering a ping is already
-/// queued) and the peer's close frame as `Message::Close`, then ends once the
-/// close handshake is over and the transport is shut down. A protocol error is
-/// yielded once the close frame carrying its code was written; the stream
-/// then ends.
+/// The stream yields pings and pongs too (the pong answering a ping is
+/// already queued) and the peer's close frame as `Message::Close`, then ends
+/// once the transport is closed. If the connection failed (a protocol
+/// violation, a keepalive or idle timeout, the transport lost), the failure
+/// is yielded once the transport is closed, then the stream ends.
+///
+/// Deadlines ([`Config`](crate::Config)'s keepalive, idle and close
+/// timeouts) are kept by one timer armed from
+/// [`Connection::poll_timeout`]; they run while the stream is polled, and a
+/// send waiting for the transport honours them too.
 pub struct WebSocketStream<S> {
     io: S,
     conn: Connection,
     read_buf: BytesMut,
-    options: Options,
     protocol: Option<String>,
-    timers: Option<Box<Timers>>,
-    /// An error waiting for its close frame to be written.
-    failing: Option<StreamError>,
+    /// Where this connection's [`Timestamp`]s count from.
+    origin: Instant,
+    /// The timer at the connection's deadline, made on first need.
+    sleep: Option<Pin<Box<Sleep>>>,
+    /// The failure to report once the transport is closed.
+    error: Option<StreamError>,
     eof: bool,
-    finished: bool,
+    /// The transport is closed and the stream has ended.
+    done: bool,
     /// The connection's `websocket` span (feature `tracing`).
     #[cfg(feature = "tracing")]
     span: tracing::Span,
-}
-
-/// Deadlines kept for the connection; boxed so a connection without timers
-/// pays one pointer.
-struct Timers {
-    keepalive: Option<(Pin<Box<Sleep>>, bool)>,
-    idle: Option<(Pin<Box<Sleep>>, Instant)>,
-    close: Option<Pin<Box<Sleep>>>,
 }
 
 impl<S> core::fmt::Debug for WebSocketStream<S> {
@@ -78,44 +74,29 @@ impl<S> core::fmt::Debug for WebSocketStream<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// Wraps a transport on which the handshake is complete. `leftover` holds
-    /// bytes read past the handshake, which belong to the connection.
+    /// bytes read past the handshake, which belong to the connection; the
+    /// connection's [`Config`](crate::Config) gives its timeouts.
     pub fn from_parts(
         io: S,
         conn: Connection,
         leftover: BytesMut,
-        options: Options,
         protocol: Option<String>,
     ) -> Self {
         #[cfg(feature = "tracing")]
         let conn_role = conn.role();
-        let mut ws = WebSocketStream {
+        WebSocketStream {
             io,
             conn,
             read_buf: leftover,
-            options,
             protocol,
-            timers: None,
-            failing: None,
+            origin: Instant::now(),
+            sleep: None,
+            error: None,
             eof: false,
-            finished: false,
+            done: false,
             #[cfg(feature = "tracing")]
             span: crate::trace::connection_span(conn_role),
-        };
-        let now = Instant::now();
-        if ws.options.keepalive.is_some() || ws.options.idle_timeout.is_some() {
-            ws.timers = Some(Box::new(Timers {
-                keepalive: ws
-                    .options
-                    .keepalive
-                    .map(|k| (Box::pin(tokio::time::sleep_until(now + k.interval)), false)),
-                idle: ws
-                    .options
-                    .idle_timeout
-                    .map(|d| (Box::pin(tokio::time::sleep_until(now + d)), now)),
-                close: None,
-            }));
         }
-        ws
     }
 
     /// Runs this connection's diagnostics under `span` (one made by the
@@ -131,7 +112,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         &self.span
     }
 
-    /// The core connection (state, negotiated extensions, failure).
+    /// The core connection (state, negotiated extensions, failure, stats).
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
@@ -147,7 +128,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     }
 
     /// Splits into a sending and a receiving half that can live in different
-    /// tasks. Timers and automatic replies are driven by the receiving half.
+    /// tasks. Deadlines and automatic replies are driven by the receiving
+    /// half: keep polling it.
     pub fn split(self) -> (WsSink<S>, WsStream<S>)
     where
         S: Send,
@@ -156,27 +138,53 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     }
 
     /// Closes gracefully: sends a close frame with `code` and `reason`, then
-    /// reads (discarding data) until the peer's close arrives and the
-    /// transport is shut down, or the close timeout passes.
+    /// reads (discarding data) until the close handshake is over and the
+    /// transport is closed, or the close timeout passes.
     ///
     /// # Errors
-    /// A failure while closing; [`StreamError::Protocol`] with
+    /// A failure while closing (the peer not answering within the close
+    /// timeout is [`Error::AbnormalClosure`]); [`StreamError::Protocol`] with
     /// [`Error::SendAfterClose`] if a close frame was already sent.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), StreamError> {
         self.conn.close(code, reason)?;
         crate::trace::ws_event!(debug, parent: &self.span, code = code.as_u16(), reason, "close frame sent");
         while let Some(item) = self.next().await {
-            match item {
-                Ok(_) => {}
-                Err(StreamError::Protocol(Error::AbnormalClosure))
-                    if self.conn.state() == State::Closed =>
-                {
-                    break;
-                }
-                Err(e) => return Err(e),
-            }
+            item?;
         }
         Ok(())
+    }
+
+    /// The current time on the connection's clock.
+    fn now(&self) -> Timestamp {
+        Timestamp::from(Instant::now().saturating_duration_since(self.origin))
+    }
+
+    /// Keeps the connection's deadline: acts on it if it passed (returns
+    /// true: the connection may have changed), else arms the timer. Only
+    /// the stream registers for the timer's wake-up (`register`): a split
+    /// sink must not take it from the task reading.
+    fn poll_deadline(&mut self, cx: &mut Context<'_>, register: bool) -> bool {
+        let Some(deadline) = self.conn.poll_timeout() else {
+            return false;
+        };
+        let now = self.now();
+        if deadline <= now {
+            self.conn.handle_timeout(now);
+            return true;
+        }
+        let at = self.origin + deadline.as_duration();
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+        if sleep.deadline() != at {
+            sleep.as_mut().reset(at);
+        }
+        if register && sleep.as_mut().poll(cx).is_ready() {
+            // The timer does not fire early; trust it over a coarse clock.
+            self.conn.handle_timeout(self.now().max(deadline));
+            return true;
+        }
+        false
     }
 
     /// Writes queued output. Ready once everything is written.
@@ -211,6 +219,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         Poll::Ready(Ok(()))
     }
 
+    /// Writes output, turning a write error into the transport's loss.
+    fn poll_write_or_fail(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match ready!(self.poll_write_output(cx)) {
+            Ok(()) => {}
+            Err(e) => self.lost(e),
+        }
+        Poll::Ready(())
+    }
+
+    /// The transport failed: the core drops what it cannot write.
+    fn lost(&mut self, e: io::Error) {
+        self.conn.transport_failed();
+        self.error.get_or_insert(StreamError::Io(e));
+    }
+
     /// Reads more bytes into the read buffer; `Ok(0)` is end of stream.
     fn poll_read_more(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         if self.read_buf.is_empty() {
@@ -223,17 +246,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             self.read_buf = BytesMut::from(filled);
             return Poll::Ready(Ok(filled.len()));
         }
-        // Room for the rest of the pending frame plus a following header, so
-        // that a read usually comes back short: a read that fills its buffer
-        // leaves the socket marked readable and costs an extra, empty read.
-        // Bounded by MAX_READ, so memory follows the bytes that arrive, not
-        // the peer's length claim.
         let len = self.read_buf.len();
-        let want = self
-            .conn
-            .bytes_needed(len)
-            .saturating_add(IDLE_READ)
-            .min(MAX_READ);
+        let want = self.conn.read_size_hint(len);
         self.read_buf.reserve(want);
         let spare = &mut self.read_buf.spare_capacity_mut()[..want];
         let start = spare.as_ptr().cast::<u8>();
@@ -256,116 +270,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         Poll::Ready(Ok(n))
     }
 
-    /// Fires elapsed timers into the connection.
-    fn poll_timers(&mut self, cx: &mut Context<'_>) -> Result<(), Error> {
-        if self.conn.close_timer_needed() && self.timers.as_ref().is_none_or(|t| t.close.is_none())
-        {
-            let deadline = Instant::now() + self.options.close_timeout;
-            let timers = self.timers.get_or_insert_with(|| {
-                Box::new(Timers {
-                    keepalive: None,
-                    idle: None,
-                    close: None,
-                })
-            });
-            timers.close = Some(Box::pin(tokio::time::sleep_until(deadline)));
-        }
-        let Some(timers) = self.timers.as_mut() else {
-            return Ok(());
-        };
-        if let Some(close) = timers.close.as_mut() {
-            if close.as_mut().poll(cx).is_ready() {
-                timers.close = None;
-                self.conn.handle_timeout(Timer::Close)?;
-            }
-        }
-        if self.conn.state() != State::Open {
-            return Ok(());
-        }
-        if let Some((sleep, since)) = timers.idle.as_mut() {
-            if sleep.as_mut().poll(cx).is_ready() {
-                let deadline = *since
-                    + self
-                        .options
-                        .idle_timeout
-                        .expect("idle timer set from options");
-                if deadline > Instant::now() {
-                    sleep.as_mut().reset(deadline);
-                    let _ = sleep.as_mut().poll(cx);
-                } else {
-                    self.conn.handle_timeout(Timer::Idle)?;
-                }
-            }
-        }
-        if let Some((sleep, awaiting)) = timers.keepalive.as_mut() {
-            let k = self
-                .options
-                .keepalive
-                .expect("keepalive timer set from options");
-            while sleep.as_mut().poll(cx).is_ready() {
-                if *awaiting {
-                    self.conn.handle_timeout(Timer::Keepalive)?;
-                    *awaiting = false;
-                    sleep
-                        .as_mut()
-                        .reset(Instant::now() + k.interval.saturating_sub(k.timeout));
-                } else {
-                    self.conn.send_keepalive()?;
-                    *awaiting = true;
-                    sleep.as_mut().reset(Instant::now() + k.timeout);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn note_activity(&mut self) {
-        if let Some((_, since)) = self.timers.as_mut().and_then(|t| t.idle.as_mut()) {
-            *since = Instant::now();
-        }
-    }
-
-    /// Writes what is queued and shuts the transport down; errors are moot,
-    /// the connection is over.
+    /// Closes the transport; errors are moot, the connection is over.
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.poll_write_output(cx).is_pending() {
-            return Poll::Pending;
-        }
         let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
         Poll::Ready(())
     }
 
+    /// One turn of the driver contract (see [`Connection`]): bytes in,
+    /// time, output, closing, reading.
     fn poll_next_message(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message, StreamError>>> {
         loop {
-            if self.finished {
+            if self.done {
                 return Poll::Ready(None);
             }
-            if let Some(e) = self.failing.take() {
-                if self.poll_shutdown(cx).is_pending() {
-                    self.failing = Some(e);
-                    return Poll::Pending;
-                }
-                self.finished = true;
-                #[cfg(feature = "tracing")]
-                crate::trace::failure(&e);
-                return Poll::Ready(Some(Err(e)));
-            }
-            if let Err(e) = self.poll_timers(cx) {
-                self.failing = Some(e.into());
-                continue;
-            }
             match self.conn.receive(&mut self.read_buf) {
-                Ok(Some(event)) => {
+                Ok(Received::Event(event)) => {
                     if self.read_buf.is_empty() {
                         self.read_buf = BytesMut::new();
                     }
-                    // Pongs and close echoes go out without waiting for the caller.
-                    if let Poll::Ready(Err(e)) = self.poll_write_output(cx) {
-                        self.failing = Some(e.into());
-                    }
+                    // Stamp the arrival, and send pongs and close echoes
+                    // without waiting for the caller.
+                    self.poll_deadline(cx, true);
+                    let _ = self.poll_write_or_fail(cx);
                     let message: Message = event.into();
                     #[cfg(feature = "tracing")]
                     match &message {
@@ -380,56 +309,60 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                     }
                     return Poll::Ready(Some(Ok(message)));
                 }
-                Ok(None) => {}
+                Ok(Received::NeedMore | Received::Closed) => {}
                 Err(e) => {
-                    self.failing = Some(e.into());
-                    continue;
+                    self.error.get_or_insert(e.into());
                 }
             }
-            match self.poll_write_output(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => {
-                    self.failing = Some(e.into());
-                    continue;
-                }
-                // A peer that sends pings but does not read gets no more reads.
-                Poll::Pending if self.conn.pending_output() > self.options.write_buffer_size => {
-                    return Poll::Pending;
-                }
-                Poll::Pending => {}
+            if self.poll_deadline(cx, true) {
+                continue;
             }
+            let written = self.poll_write_or_fail(cx);
             if self.conn.should_close_transport() {
                 ready!(self.poll_shutdown(cx));
-                self.finished = true;
-                crate::trace::ws_event!(debug, "connection closed");
-                return Poll::Ready(None);
+                self.done = true;
+                self.read_buf = BytesMut::new();
+                let error = self.error.take();
+                #[cfg(feature = "tracing")]
+                match &error {
+                    Some(e) => crate::trace::failure(e),
+                    None => tracing::debug!("connection closed"),
+                }
+                return Poll::Ready(error.map(Err));
             }
-            if self.conn.state() == State::Closed && self.conn.pending_output() > 0 {
+            // A peer that sends but does not read gets no more reads while
+            // the output is over the high-water mark (the deadline stays
+            // armed).
+            if written.is_pending()
+                && self.conn.pending_output() > self.conn.config().write_buffer_size
+            {
                 return Poll::Pending;
             }
             if self.eof {
-                // The core decides what the end of the stream means.
-                match self.conn.receive_eof() {
-                    Ok(()) => continue,
-                    Err(e) => {
-                        self.failing = Some(e.into());
-                        continue;
-                    }
-                }
+                return Poll::Pending;
             }
             match ready!(self.poll_read_more(cx)) {
-                Ok(0) => self.eof = true,
-                Ok(_) => self.note_activity(),
-                Err(e) => {
-                    // The transport is gone: the core reports abnormal closure
-                    // if the close handshake was not done.
+                Ok(0) => {
                     self.eof = true;
-                    if self.conn.receive_eof().is_err() {
-                        self.failing = Some(e.into());
+                    if let Err(e) = self.conn.receive_eof() {
+                        self.error.get_or_insert(e.into());
                     }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.eof = true;
+                    self.lost(e);
                 }
             }
         }
+    }
+
+    /// The error a send gets on a connection that can no longer send.
+    fn send_error(&self) -> Option<StreamError> {
+        if let Some(e) = self.conn.failure() {
+            return Some(e.clone().into());
+        }
+        self.done.then_some(StreamError::Closed)
     }
 }
 
@@ -448,21 +381,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     type Error = StreamError;
 
+    /// Ready while at most [`Config::write_buffer_size`](crate::Config::write_buffer_size)
+    /// bytes are queued; otherwise writes, and waits for the transport.
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
         let this = self.get_mut();
-        if let Some(e) = this.conn.failure() {
-            return Poll::Ready(Err(e.clone().into()));
-        }
-        while this.conn.pending_output() >= this.options.write_buffer_size {
+        this.poll_deadline(cx, false);
+        while this.conn.pending_output() >= this.conn.config().write_buffer_size {
             let before = this.conn.pending_output();
-            match this.poll_write_output(cx) {
-                Poll::Ready(Ok(())) => break,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
-                Poll::Pending if this.conn.pending_output() < before => {}
-                Poll::Pending => return Poll::Pending,
+            if this.poll_write_or_fail(cx).is_pending() && this.conn.pending_output() == before {
+                return Poll::Pending;
             }
         }
-        Poll::Ready(Ok(()))
+        match this.send_error() {
+            Some(e) => Poll::Ready(Err(e)),
+            None => Poll::Ready(Ok(())),
+        }
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), StreamError> {
@@ -478,12 +411,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
                 tracing::trace!(parent: &self.span, len = other.as_payload().len(), "message sent")
             }
         }
-        Ok(self.get_mut().conn.send(item)?)
+        let this = self.get_mut();
+        if let Some(e) = this.send_error() {
+            return Err(e);
+        }
+        Ok(this.conn.send(item)?)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
         let this = self.get_mut();
-        ready!(this.poll_write_output(cx))?;
+        this.poll_deadline(cx, false);
+        ready!(this.poll_write_or_fail(cx));
+        if let Some(e) = this.send_error() {
+            return Poll::Ready(Err(e));
+        }
         ready!(Pin::new(&mut this.io).poll_flush(cx))?;
         Poll::Ready(Ok(()))
     }
@@ -496,8 +437,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
             this.conn.close(CloseCode::NORMAL, "")?;
             crate::trace::ws_event!(debug, parent: &this.span, code = 1000u16, "close frame sent");
         }
-        ready!(this.poll_write_output(cx))?;
-        ready!(Pin::new(&mut this.io).poll_flush(cx))?;
+        this.poll_deadline(cx, false);
+        ready!(this.poll_write_or_fail(cx));
+        // A failure (a lost transport included) is the stream's to report.
+        let _ = ready!(Pin::new(&mut this.io).poll_flush(cx));
         Poll::Ready(Ok(()))
     }
 }

@@ -1,0 +1,25 @@
+//! Per-connection counters, as a monitoring dashboard reads them.
+
+use core::time::Duration;
+
+/// What went through a [`Connection`](crate::Connection) so far.
+///
+/// Messages count data messages (text and binary; a fragmented message
+/// counts once, at its last frame). Bytes count the wire: frame headers and
+/// payloads as they were received, and as they were handed to the transport
+/// ([`advance_output`](crate::Connection::advance_output) /
+/// [`pop_output`](crate::Connection::pop_output)), compressed if they were.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Data messages received.
+    pub messages_received: u64,
+    /// Data messages sent.
+    pub messages_sent: u64,
+    /// Bytes received (every frame, on the wire).
+    pub bytes_received: u64,
+    /// Bytes handed to the transport (every frame, on the wire).
+    pub bytes_sent: u64,
+    /// The round trip of the latest answered keepalive ping.
+    pub latency: Option<Duration>,
+}
