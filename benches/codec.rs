@@ -84,7 +84,7 @@ fn server() -> Connection {
 /// Reads every event off `buf`; returns (messages, payload bytes).
 fn drain_events(conn: &mut Connection, buf: &mut BytesMut) -> (usize, usize) {
     let (mut n, mut bytes) = (0, 0);
-    while let Some(event) = conn.receive(buf).expect("valid stream") {
+    while let Some(event) = conn.receive(buf).expect("valid stream").event() {
         if let Event::Binary(b) = event {
             n += 1;
             bytes += b.len();
@@ -270,7 +270,7 @@ fn bench_reassembly(c: &mut Criterion) {
         let stream = Bytes::from(stream);
         let receive = |buf: &mut BytesMut| {
             let mut conn = server();
-            match conn.receive(buf).unwrap() {
+            match conn.receive(buf).unwrap().event() {
                 Some(Event::Binary(b)) => b.len(),
                 Some(Event::Text(t)) => t.len(),
                 other => panic!("{other:?}"),

@@ -38,15 +38,13 @@ fn corpus(len: usize) -> String {
 }
 
 fn pair(ext: ExtensionConfig) -> (Connection, Connection) {
-    let config = Config::default();
+    let config = Config::default().extensions(ext);
     let (request, mut pending) = ClientRequest::new("ws://bench/")
         .unwrap()
-        .extensions(ext.clone())
         .build(&config)
         .unwrap();
     let mut at_server = BytesMut::from(&request[..]);
     let req = ServerHandshake::new(&config)
-        .extensions(ext)
         .parse(&mut at_server)
         .unwrap()
         .unwrap();
@@ -75,7 +73,7 @@ fn round_trip(
         wire += chunk.len();
         buf.extend_from_slice(&chunk);
     }
-    match server.receive(buf).unwrap() {
+    match server.receive(buf).unwrap().event() {
         Some(Event::Text(t)) => assert_eq!(t.len(), text.len()),
         other => panic!("{other:?}"),
     }

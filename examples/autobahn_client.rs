@@ -19,14 +19,14 @@ async fn case_count(base: &str) -> Result<u32, StreamError> {
 
 async fn run_case(base: &str, case: u32, agent: &str) -> Result<(), StreamError> {
     let url = format!("{base}/runCase?case={case}&agent={agent}");
-    let options = rfc6455::tokio::Options::default();
+    let config = rfc6455::Config::default();
     #[cfg(feature = "deflate")]
-    let options = options.extensions(
+    let config = config.extensions(
         rfc6455::extension::ExtensionConfig::new()
             .deflate(rfc6455::extension::DeflateConfig::default()),
     );
     let request = rfc6455::handshake::ClientRequest::new(&url)?;
-    let (mut ws, _) = rfc6455::tokio::connect_with(request, options).await?;
+    let (mut ws, _) = rfc6455::tokio::connect_with(request, config).await?;
     while let Some(item) = ws.next().await {
         if let message @ (Message::Text(_) | Message::Binary(_)) = item? {
             ws.send(message).await?;

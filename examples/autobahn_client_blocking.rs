@@ -52,14 +52,14 @@ fn case_count(base: &str) -> Result<u32, Box<dyn std::error::Error>> {
 }
 
 fn run_case(url: &str) -> Result<(), StreamError> {
-    let options = blocking::Options::default();
+    let config = rfc6455::Config::default();
     #[cfg(feature = "deflate")]
-    let options = options.extensions(
+    let config = config.extensions(
         rfc6455::extension::ExtensionConfig::new()
             .deflate(rfc6455::extension::DeflateConfig::default()),
     );
     let request = rfc6455::handshake::ClientRequest::new(url)?;
-    let (mut ws, _) = blocking::connect_with(request, &options)?;
+    let (mut ws, _) = blocking::connect_with(request, config)?;
     loop {
         match ws.read() {
             Ok(message @ (Message::Text(_) | Message::Binary(_))) => ws.send(message)?,

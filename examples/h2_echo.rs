@@ -13,7 +13,7 @@
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use rfc6455::handshake::ClientRequest;
-use rfc6455::tokio::Options;
+use rfc6455::Config;
 use rfc6455::{CloseCode, Message};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -34,7 +34,7 @@ async fn serve_connection(tcp: TcpStream) -> Result<(), Error> {
             )?;
             continue;
         }
-        let mut ws = match rfc6455::h2::accept(request, respond, Options::default()) {
+        let mut ws = match rfc6455::h2::accept(request, respond, Config::default()) {
             Ok(ws) => ws,
             Err(e) => {
                 eprintln!("refused: {e}");
@@ -59,7 +59,7 @@ async fn client(url: &str, messages: &[String]) -> Result<(), Error> {
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    let (mut ws, _) = rfc6455::h2::connect(&mut sender, request, Options::default()).await?;
+    let (mut ws, _) = rfc6455::h2::connect(&mut sender, request, Config::default()).await?;
     for m in messages {
         ws.send(Message::text(m.as_str())).await?;
         if let Some(echo) = ws.next().await {

@@ -13,7 +13,8 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rfc6455::blocking::{self, Options, WebSocket};
+use rfc6455::Config;
+use rfc6455::blocking::{self, WebSocket};
 use rfc6455::handshake::{Accept, ClientRequest, HandshakeError};
 use rfc6455::{CloseCode, DataKind, Error, Message, StreamError};
 
@@ -77,7 +78,7 @@ fn close_code(m: &Message) -> Option<u16> {
 }
 
 /// Reads until the peer closes; asserts it ends as `Closed`.
-fn drain_to_closed<S: Read + Write>(ws: &mut WebSocket<S>) -> Vec<Message> {
+fn drain_to_closed<S: blocking::Transport>(ws: &mut WebSocket<S>) -> Vec<Message> {
     let mut seen = Vec::new();
     loop {
         match ws.read() {
@@ -352,8 +353,8 @@ fn ping_from_raw_client_is_answered_before_close() {
 /// the server's error.
 fn refused(request: Vec<u8>) -> (String, StreamError) {
     let (addr, server) = serve(|s| {
-        let options = Options::default();
-        blocking::accept_tcp(s, &options, |req| {
+        let options = Config::default();
+        blocking::accept_with(s, options, |req| {
             req.check_origin(&["http://good.example"])?;
             if req.path() == "/private" {
                 return Err(HandshakeError::Rejected(401));
@@ -437,9 +438,9 @@ fn stalled_handshake_times_out() {
     within(|| {
         let timeout = Duration::from_millis(200);
         let (addr, server) = serve(move |s| {
-            let options = Options::default().handshake_timeout(Some(timeout));
+            let options = Config::default().handshake_timeout(Some(timeout));
             let start = Instant::now();
-            let err = blocking::accept_tcp(s, &options, |_| Ok(Accept::new())).unwrap_err();
+            let err = blocking::accept_with(s, options, |_| Ok(Accept::new())).unwrap_err();
             (err, start.elapsed())
         });
         // Connect, send nothing, and keep the socket open until the server gives up.
@@ -456,21 +457,20 @@ fn stalled_handshake_times_out() {
 }
 
 #[test]
-fn subprotocol_is_negotiated_and_timeouts_restored() {
+fn subprotocol_is_negotiated_and_the_adapter_owns_the_timeouts() {
     within(|| {
         let (addr, server) = serve(|s| {
             s.set_read_timeout(Some(Duration::from_secs(7))).unwrap();
-            let ws = blocking::accept_tcp(s, &Options::default(), |req| {
+            let ws = blocking::accept_with(s, Config::default(), |req| {
                 Ok(match req.select_protocol(&["chat.v2", "chat"]) {
                     Some(p) => Accept::new().protocol(p),
                     None => Accept::new(),
                 })
             })
             .unwrap();
-            assert_eq!(
-                ws.get_ref().read_timeout().unwrap(),
-                Some(Duration::from_secs(7))
-            );
+            // The handshake's bounds are lifted; from now on the
+            // connection's deadlines set them.
+            assert_eq!(ws.get_ref().read_timeout().unwrap(), None);
             assert_eq!(ws.get_ref().write_timeout().unwrap(), None);
             let protocol = ws.protocol().map(str::to_owned);
             (protocol, echo(ws).0)
@@ -479,7 +479,7 @@ fn subprotocol_is_negotiated_and_timeouts_restored() {
             .unwrap()
             .protocol("chat")
             .protocol("chat.v2");
-        let (mut ws, response) = blocking::connect_with(request, &Options::default()).unwrap();
+        let (mut ws, response) = blocking::connect_with(request, Config::default()).unwrap();
         assert_eq!(ws.protocol(), Some("chat.v2"));
         assert_eq!(response.protocol.as_deref(), Some("chat.v2"));
         assert_eq!(ws.get_ref().read_timeout().unwrap(), None);
@@ -495,7 +495,7 @@ fn subprotocol_is_negotiated_and_timeouts_restored() {
 fn client_reports_a_refused_handshake() {
     within(|| {
         let (addr, server) = serve(|s| {
-            blocking::accept_tcp(s, &Options::default(), |_| {
+            blocking::accept_with(s, Config::default(), |_| {
                 Err(HandshakeError::Rejected(401))
             })
             .unwrap_err()
@@ -524,14 +524,14 @@ fn generic_stream_handshakes() {
             // `accept_with` works over any Read + Write; here a `&mut TcpStream`.
             let mut s = s;
             let mut ws =
-                blocking::accept_with(&mut s, &Options::default(), |_| Ok(Accept::new())).unwrap();
+                blocking::accept_with(&mut s, Config::default(), |_| Ok(Accept::new())).unwrap();
             let m = ws.read().unwrap();
             ws.send(m).unwrap();
             drain_to_closed(&mut ws)
         });
         let stream = TcpStream::connect(addr).unwrap();
         let request = ClientRequest::new(&url(addr)).unwrap();
-        let (mut ws, _) = blocking::client(stream, request, &Options::default()).unwrap();
+        let (mut ws, _) = blocking::client(stream, request, Config::default()).unwrap();
         ws.send(Message::text("generic")).unwrap();
         assert_eq!(ws.read().unwrap(), Message::text("generic"));
         ws.close(CloseCode::NORMAL, "").unwrap();

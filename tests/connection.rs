@@ -2,7 +2,7 @@
 
 use bytes::{Bytes, BytesMut};
 use rfc6455::{
-    CloseCode, CloseFrame, Config, Connection, DataKind, Error, Event, Fragment, Role, State, Timer,
+    CloseCode, CloseFrame, Config, Connection, DataKind, Error, Event, Fragment, Received, Role, State, Timestamp,
 };
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
@@ -59,8 +59,8 @@ fn events(conn: &mut Connection, input: &[u8]) -> (Vec<Event>, Option<Error>) {
     let mut events = Vec::new();
     loop {
         match conn.receive(&mut buf) {
-            Ok(Some(e)) => events.push(e),
-            Ok(None) => return (events, None),
+            Ok(Received::Event(e)) => events.push(e),
+            Ok(Received::NeedMore | Received::Closed) => return (events, None),
             Err(e) => return (events, Some(e)),
         }
     }
@@ -317,7 +317,7 @@ fn client_initiated_close_handshake() {
     let mut c = client();
     c.close(CloseCode::NORMAL, "done").unwrap();
     assert_eq!(c.state(), State::CloseSent);
-    assert!(c.close_timer_needed());
+    assert!(c.poll_timeout().is_some(), "closing has a deadline");
     assert_eq!(c.send_text("more"), Err(Error::SendAfterClose));
     assert!(c.send_text("more").unwrap_err().is_local_misuse());
     assert_eq!(c.close(CloseCode::NORMAL, ""), Err(Error::SendAfterClose));
@@ -346,7 +346,7 @@ fn client_initiated_close_handshake() {
         !c.should_close_transport(),
         "the client waits for the server"
     );
-    assert!(c.close_timer_needed());
+    assert!(c.poll_timeout().is_some(), "within the close deadline");
     assert_eq!(c.receive_eof(), Ok(()));
     assert!(c.should_close_transport());
 }
@@ -354,10 +354,15 @@ fn client_initiated_close_handshake() {
 #[test]
 fn client_close_deadline_lets_it_close() {
     let mut c = client();
+    c.handle_timeout(Timestamp::ZERO);
     c.close(CloseCode::NORMAL, "").unwrap();
+    c.handle_timeout(Timestamp::from_nanos(1));
     output(&mut c);
-    c.handle_timeout(Timer::Close).unwrap();
+    let deadline = c.poll_timeout().expect("a close deadline");
+    assert_eq!(deadline, Timestamp::from_nanos(1) + Config::default().close_timeout);
+    c.handle_timeout(deadline);
     assert!(c.should_close_transport());
+    assert_eq!(c.failure(), Some(&Error::AbnormalClosure));
 }
 
 #[test]
@@ -430,32 +435,6 @@ fn streaming_mode_delivers_fragments() {
             }),
         ]
     );
-}
-
-#[test]
-fn keepalive_timeout_fails_with_1011() {
-    let mut s = server();
-    s.send_keepalive().unwrap();
-    assert_eq!(output(&mut s), [0x89, 0x00]);
-    // A pong ends the wait.
-    events(&mut s, &c2s(0x8a, b""));
-    assert!(!s.awaiting_pong());
-    assert_eq!(s.handle_timeout(Timer::Keepalive), Ok(()));
-    s.send_keepalive().unwrap();
-    output(&mut s);
-    assert_eq!(
-        s.handle_timeout(Timer::Keepalive),
-        Err(Error::KeepaliveTimeout)
-    );
-    assert_eq!(output(&mut s), close_frame_bytes(1011));
-    assert!(s.should_close_transport());
-}
-
-#[test]
-fn idle_timeout_fails_with_1001() {
-    let mut s = server();
-    assert_eq!(s.handle_timeout(Timer::Idle), Err(Error::IdleTimeout));
-    assert_eq!(output(&mut s), close_frame_bytes(1001));
 }
 
 #[test]

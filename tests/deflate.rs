@@ -70,12 +70,10 @@ fn pair(
 ) -> (Connection, Connection) {
     let (request, mut pending) = ClientRequest::new("ws://example.com/")
         .unwrap()
-        .extensions(client_ext)
-        .build(&config)
+        .build(&config.clone().extensions(client_ext))
         .unwrap();
     let mut at_server = BytesMut::from(&request[..]);
-    let req = ServerHandshake::new(&config)
-        .extensions(server_ext)
+    let req = ServerHandshake::new(&config.clone().extensions(server_ext))
         .parse(&mut at_server)
         .unwrap()
         .unwrap();
@@ -118,7 +116,7 @@ fn feed(c: &mut Connection, wire: &[u8], sizes: &[usize]) -> Result<Vec<Event>, 
         let end = (pos + n).min(wire.len());
         buf.extend_from_slice(&wire[pos..end]);
         pos = end;
-        while let Some(e) = c.receive(&mut buf)? {
+        while let Some(e) = c.receive(&mut buf)?.event() {
             events.push(e);
         }
     }
@@ -196,8 +194,11 @@ fn client_refuses_a_response_it_cannot_accept() {
     ] {
         let (request, mut pending) = ClientRequest::new("ws://example.com/")
             .unwrap()
-            .extensions(deflate(DeflateConfig::new().server_max_window_bits(11)))
-            .build(&config)
+            .build(
+                &config
+                    .clone()
+                    .extensions(deflate(DeflateConfig::new().server_max_window_bits(11))),
+            )
             .unwrap();
         let text = String::from_utf8(request).unwrap();
         assert!(text.contains(
@@ -595,8 +596,8 @@ fn blocking_loopback_negotiates_deflate() {
     let url = format!("ws://{}/", listener.local_addr().unwrap());
     let server = std::thread::spawn(move || {
         let (tcp, _) = listener.accept().unwrap();
-        let options = blocking::Options::default().extensions(both_sides());
-        let mut ws = blocking::accept_tcp(tcp, &options, |_| Ok(Accept::new())).unwrap();
+        let options = rfc6455::Config::default().extensions(both_sides());
+        let mut ws = blocking::accept_with(tcp, options, |_| Ok(Accept::new())).unwrap();
         assert!(ws.connection().extensions().deflate().is_some());
         loop {
             match ws.read() {
@@ -606,11 +607,11 @@ fn blocking_loopback_negotiates_deflate() {
             }
         }
     });
-    let options = blocking::Options::default()
+    let options = rfc6455::Config::default()
         .extensions(both_sides())
         .handshake_timeout(Some(Duration::from_secs(10)));
     let (mut ws, response) =
-        blocking::connect_with(ClientRequest::new(&url).unwrap(), &options).unwrap();
+        blocking::connect_with(ClientRequest::new(&url).unwrap(), options).unwrap();
     assert!(
         response
             .headers
@@ -634,7 +635,7 @@ fn blocking_loopback_negotiates_deflate() {
 #[test]
 fn tokio_loopback_negotiates_deflate() {
     use futures_util::{SinkExt, StreamExt};
-    use rfc6455::tokio::{Options, accept_with, connect_with};
+    use rfc6455::tokio::{accept_with, connect_with};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -644,7 +645,7 @@ fn tokio_loopback_negotiates_deflate() {
         let url = format!("ws://{}/", listener.local_addr().unwrap());
         let server = tokio::spawn(async move {
             let (tcp, _) = listener.accept().await.unwrap();
-            let options = Options::default().extensions(both_sides());
+            let options = Config::default().extensions(both_sides());
             let mut ws = accept_with(tcp, options, |_| Ok(Accept::new()))
                 .await
                 .unwrap();
@@ -655,7 +656,7 @@ fn tokio_loopback_negotiates_deflate() {
                 }
             }
         });
-        let options = Options::default().extensions(both_sides());
+        let options = Config::default().extensions(both_sides());
         let (mut ws, _) = connect_with(ClientRequest::new(&url).unwrap(), options)
             .await
             .unwrap();

@@ -6,8 +6,8 @@
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
+use rfc6455::Config;
 use rfc6455::handshake::{Accept, ClientRequest, HandshakeError};
-use rfc6455::tokio::Options;
 use rfc6455::{CloseCode, Message, StreamError};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -33,7 +33,7 @@ async fn server() -> u16 {
                         continue;
                     }
                     let accepted =
-                        rfc6455::h2::accept_with(request, respond, Options::default(), |r| {
+                        rfc6455::h2::accept_with(request, respond, Config::default(), |r| {
                             r.check_origin(&["https://good.example"])?;
                             Ok(match r.select_protocol(&["echo"]) {
                                 Some(p) => Accept::new().protocol(p),
@@ -75,14 +75,14 @@ async fn websocket_over_h2_both_ways_and_clean_close() {
     let (mut ws, response) = rfc6455::h2::connect(
         &mut sender,
         request(port).protocol("echo"),
-        Options::default(),
+        Config::default(),
     )
     .await
     .unwrap();
     assert_eq!(response.status, 200);
     assert_eq!(ws.protocol(), Some("echo"));
     // A second WebSocket on the same connection, interleaved with the first.
-    let (mut other, _) = rfc6455::h2::connect(&mut sender, request(port), Options::default())
+    let (mut other, _) = rfc6455::h2::connect(&mut sender, request(port), Config::default())
         .await
         .unwrap();
     for i in 0..20 {
@@ -158,7 +158,7 @@ async fn refused_extended_connects_get_4xx_and_the_server_goes_on() {
     let err = rfc6455::h2::connect(
         &mut sender,
         request(port).header("Origin", "https://evil.example"),
-        Options::default(),
+        Config::default(),
     )
     .await
     .unwrap_err();
@@ -184,7 +184,7 @@ async fn refused_extended_connects_get_4xx_and_the_server_goes_on() {
     let mut body = response.into_body();
     assert_eq!(body.data().await.unwrap().unwrap(), "plain");
 
-    let (mut ws, _) = rfc6455::h2::connect(&mut sender, request(port), Options::default())
+    let (mut ws, _) = rfc6455::h2::connect(&mut sender, request(port), Config::default())
         .await
         .unwrap();
     ws.send(Message::text("still here")).await.unwrap();
@@ -205,7 +205,7 @@ async fn a_server_without_extended_connect_is_reported() {
         while conn.accept().await.is_some() {}
     });
     let mut sender = client(port).await;
-    let err = rfc6455::h2::connect(&mut sender, request(port), Options::default())
+    let err = rfc6455::h2::connect(&mut sender, request(port), Config::default())
         .await
         .unwrap_err();
     assert!(

@@ -11,9 +11,9 @@ use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use rfc6455::Config;
 use rfc6455::handshake::http::error_response;
 use rfc6455::handshake::{Accept, ClientRequest, HandshakeError};
-use rfc6455::tokio::Options;
 use rfc6455::{CloseCode, Message};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -22,7 +22,7 @@ async fn service(mut req: Request<Incoming>) -> Result<Response<Full<Bytes>>, In
     if req.uri().path() != "/ws" {
         return Ok(Response::new(Full::from("plain hello")));
     }
-    let upgrade = rfc6455::hyper::upgrade_with(&mut req, Options::default(), |request| {
+    let upgrade = rfc6455::hyper::upgrade_with(&mut req, Config::default(), |request| {
         request.check_origin(&["http://good.example"])?;
         Ok(match request.select_protocol(&["echo"]) {
             Some(p) => Accept::new().protocol(p),
@@ -94,7 +94,7 @@ async fn plain_route_and_websocket_route() {
     let request = ClientRequest::new(&format!("ws://127.0.0.1:{port}/ws"))
         .unwrap()
         .protocol("echo");
-    let (mut ws, response) = rfc6455::tokio::connect_with(request, Options::default())
+    let (mut ws, response) = rfc6455::tokio::connect_with(request, Config::default())
         .await
         .unwrap();
     assert_eq!(response.protocol.as_deref(), Some("echo"));
@@ -116,7 +116,7 @@ async fn plain_route_and_websocket_route() {
     tokio::spawn(conn.with_upgrades());
     let request = ClientRequest::new(&format!("ws://127.0.0.1:{port}/ws")).unwrap();
     let (mut ws, _) =
-        rfc6455::hyper::client::<Empty<Bytes>>(&mut sender, request, Options::default())
+        rfc6455::hyper::client::<Empty<Bytes>>(&mut sender, request, Config::default())
             .await
             .unwrap();
     ws.send(Message::binary(&b"hyper client"[..]))
@@ -157,7 +157,7 @@ async fn malformed_and_refused_upgrades() {
     let request = ClientRequest::new(&format!("ws://127.0.0.1:{port}/ws"))
         .unwrap()
         .header("Origin", "http://evil.example");
-    let err = rfc6455::tokio::connect_with(request, Options::default())
+    let err = rfc6455::tokio::connect_with(request, Config::default())
         .await
         .unwrap_err();
     assert_eq!(

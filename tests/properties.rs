@@ -2,7 +2,7 @@
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
-use rfc6455::{CloseCode, Config, Connection, DataKind, Error, Event, Message, Role};
+use rfc6455::{CloseCode, Config, Connection, DataKind, Error, Event, Received, Message, Role};
 
 /// Feeds `input` in pieces cut at `cuts` and records every event, the error
 /// if any, and the output the connection queued.
@@ -28,8 +28,8 @@ fn run(
         start = end;
         loop {
             match conn.receive(&mut buf) {
-                Ok(Some(e)) => events.push(e),
-                Ok(None) => break,
+                Ok(Received::Event(e)) => events.push(e),
+                Ok(Received::NeedMore | Received::Closed) => break,
                 Err(e) => {
                     let mut out = Vec::new();
                     while let Some(c) = conn.pop_output() {

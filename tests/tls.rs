@@ -6,9 +6,10 @@
 use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
+use rfc6455::Config;
 use rfc6455::handshake::{Accept, ClientRequest};
 use rfc6455::tls::{self, rustls, tokio_rustls};
-use rfc6455::tokio::{Options, accept_with, connect_tls_with, connect_with};
+use rfc6455::tokio::{accept_with, connect_tls_with, connect_with};
 use rfc6455::{CloseCode, Message, StreamError};
 use tokio::net::TcpListener;
 
@@ -48,7 +49,7 @@ async fn server() -> Server {
                         return;
                     }
                 };
-                let mut ws = accept_with(tls, Options::default(), |_| Ok(Accept::new()))
+                let mut ws = accept_with(tls, Config::default(), |_| Ok(Accept::new()))
                     .await
                     .unwrap();
                 while let Some(Ok(message)) = ws.next().await {
@@ -71,7 +72,7 @@ async fn server() -> Server {
 async fn echo_round_trip(port: u16, config: Arc<rustls::ClientConfig>) {
     let url = format!("wss://localhost:{port}/echo");
     let request = ClientRequest::new(&url).unwrap();
-    let (mut ws, response) = connect_tls_with(request, Options::default(), config)
+    let (mut ws, response) = connect_tls_with(request, Config::default(), config)
         .await
         .expect("wss connect");
     assert_eq!(response.status, 101);
@@ -95,7 +96,7 @@ async fn untrusted_certificate_is_a_tls_error_and_the_server_survives() {
     let mut server = server().await;
     // The default configuration trusts the web PKI, not this certificate.
     let url = format!("wss://localhost:{}/", server.port);
-    let err = connect_with(ClientRequest::new(&url).unwrap(), Options::default())
+    let err = connect_with(ClientRequest::new(&url).unwrap(), Config::default())
         .await
         .unwrap_err();
     assert!(matches!(err, StreamError::Tls(_)), "{err:?}");
@@ -113,7 +114,7 @@ async fn untrusted_certificate_is_a_tls_error_and_the_server_survives() {
     let url = format!("wss://127.0.0.1:{}/", server.port);
     let err = connect_tls_with(
         ClientRequest::new(&url).unwrap(),
-        Options::default(),
+        Config::default(),
         server.roots.clone(),
     )
     .await
@@ -131,15 +132,18 @@ async fn blocking_wss_client() {
     let (port, roots) = (server.port, server.roots.clone());
     tokio::task::spawn_blocking(move || {
         let url = format!("wss://localhost:{port}/");
-        let options = rfc6455::blocking::Options::default();
-        let (mut ws, _) =
-            tls::connect_blocking(ClientRequest::new(&url).unwrap(), &options, roots).unwrap();
+        let (mut ws, _) = tls::connect_blocking(
+            ClientRequest::new(&url).unwrap(),
+            rfc6455::Config::default(),
+            roots,
+        )
+        .unwrap();
         ws.send(Message::text("blocking TLS")).unwrap();
         assert_eq!(ws.read().unwrap(), Message::text("blocking TLS"));
         ws.close(CloseCode::NORMAL, "").unwrap();
         let err = tls::connect_blocking(
             ClientRequest::new(&url).unwrap(),
-            &options,
+            rfc6455::Config::default(),
             tls::client_config(),
         )
         .map(|_| ())

@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
+use rfc6455::Config;
 use rfc6455::handshake::{Accept, ClientRequest, HandshakeError};
-use rfc6455::tokio::{Keepalive, Options, WebSocketStream, accept_with, connect, connect_with};
+use rfc6455::tokio::{WebSocketStream, accept_with, connect, connect_with};
 use rfc6455::{CloseCode, CloseFrame, DataKind, Error, Fragment, Message, StreamError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -20,7 +21,7 @@ async fn listener() -> (TcpListener, String) {
 }
 
 /// Starts an echo server on the tokio adapter; returns its URL.
-async fn echo_server(options: Options) -> String {
+async fn echo_server(options: Config) -> String {
     let (l, url) = listener().await;
     tokio::spawn(async move {
         loop {
@@ -95,7 +96,7 @@ async fn read_to_end((tcp, early): &mut (TcpStream, Vec<u8>)) -> Vec<u8> {
 
 #[tokio::test]
 async fn echo_of_every_size() {
-    let url = echo_server(Options::default()).await;
+    let url = echo_server(Config::default()).await;
     let (mut ws, _) = connect(&url).await.unwrap();
     for size in [0usize, 1, 125, 126, 127, 65535, 65536, 1 << 20, 4 << 20] {
         let binary = Bytes::from((0..size).map(|i| (i * 31 % 251) as u8).collect::<Vec<_>>());
@@ -118,7 +119,7 @@ async fn echo_of_every_size() {
 
 #[tokio::test]
 async fn fragmented_messages_and_streaming() {
-    let url = echo_server(Options::default()).await;
+    let url = echo_server(Config::default()).await;
     let (mut ws, _) = connect(&url).await.unwrap();
     for (i, piece) in ["Hel", "lo ", "wor", "ld"].into_iter().enumerate() {
         ws.feed(Message::Fragment(Fragment {
@@ -157,7 +158,7 @@ async fn fragmented_messages_and_streaming() {
     }
     // In streaming mode both ends see fragments one by one: the server echoes
     // each as it arrives, and the client receives them as fragments.
-    let streaming = Options::default().config(rfc6455::Config::default().fragments(true));
+    let streaming = rfc6455::Config::default().fragments(true);
     let url = echo_server(streaming.clone()).await;
     let (mut ws, _) = connect_with(ClientRequest::new(&url).unwrap(), streaming)
         .await
@@ -187,7 +188,7 @@ async fn fragmented_messages_and_streaming() {
 
 #[tokio::test]
 async fn ping_is_answered_by_the_core() {
-    let url = echo_server(Options::default()).await;
+    let url = echo_server(Config::default()).await;
     let (mut ws, _) = connect(&url).await.unwrap();
     ws.send(Message::Ping(Bytes::from_static(b"are you there")))
         .await
@@ -203,7 +204,7 @@ async fn close_initiated_by_the_client() {
     let (l, url) = listener().await;
     let server = tokio::spawn(async move {
         let (tcp, _) = l.accept().await.unwrap();
-        let mut ws = accept_with(tcp, Options::default(), |_| Ok(Accept::new()))
+        let mut ws = accept_with(tcp, Config::default(), |_| Ok(Accept::new()))
             .await
             .unwrap();
         let mut seen = None;
@@ -234,7 +235,7 @@ async fn close_initiated_by_the_server() {
     let (l, url) = listener().await;
     tokio::spawn(async move {
         let (tcp, _) = l.accept().await.unwrap();
-        let mut ws = accept_with(tcp, Options::default(), |_| Ok(Accept::new()))
+        let mut ws = accept_with(tcp, Config::default(), |_| Ok(Accept::new()))
             .await
             .unwrap();
         ws.close(CloseCode::GOING_AWAY, "shutting down")
@@ -268,7 +269,7 @@ async fn peer_vanishing_mid_message_is_abnormal_closure() {
     let (l, url) = listener().await;
     let server = tokio::spawn(async move {
         let (tcp, _) = l.accept().await.unwrap();
-        let mut ws = accept_with(tcp, Options::default(), |_| Ok(Accept::new()))
+        let mut ws = accept_with(tcp, Config::default(), |_| Ok(Accept::new()))
             .await
             .unwrap();
         ws.next().await.unwrap()
@@ -293,7 +294,7 @@ async fn peer_vanishing_mid_message_is_abnormal_closure() {
 
 /// Sends `input` from a raw client and returns what the server wrote back
 /// until it closed, and the server's error.
-async fn bad_input(input: Vec<u8>, options: Options) -> (Vec<u8>, StreamError) {
+async fn bad_input(input: Vec<u8>, options: Config) -> (Vec<u8>, StreamError) {
     let (l, url) = listener().await;
     let server = tokio::spawn(async move {
         let (tcp, _) = l.accept().await.unwrap();
@@ -317,15 +318,15 @@ async fn bad_input(input: Vec<u8>, options: Options) -> (Vec<u8>, StreamError) {
 #[tokio::test]
 async fn bad_input_gets_its_close_code_and_the_transport_closes() {
     let unmasked = vec![0x81, 0x02, b'h', b'i'];
-    let (back, err) = bad_input(unmasked, Options::default()).await;
+    let (back, err) = bad_input(unmasked, Config::default()).await;
     assert_eq!(back, [0x88, 0x02, 0x03, 0xea], "close 1002, then EOF");
     assert_eq!(err.close_code(), Some(CloseCode::PROTOCOL_ERROR));
 
-    let (back, err) = bad_input(masked(0x81, &[b'a', 0xff]), Options::default()).await;
+    let (back, err) = bad_input(masked(0x81, &[b'a', 0xff]), Config::default()).await;
     assert_eq!(back, [0x88, 0x02, 0x03, 0xef], "close 1007");
     assert!(matches!(err, StreamError::Protocol(Error::InvalidUtf8)));
 
-    let small = Options::default().config(rfc6455::Config::default().max_message_size(1000));
+    let small = rfc6455::Config::default().max_message_size(1000);
     let (back, err) = bad_input(masked(0x82, &[0; 1001])[..14].to_vec(), small).await;
     assert_eq!(
         back,
@@ -346,7 +347,7 @@ async fn handshake_refusals_get_their_status() {
         loop {
             let (tcp, _) = l.accept().await.unwrap();
             tokio::spawn(async move {
-                let _ = accept_with(tcp, Options::default(), |req| {
+                let _ = accept_with(tcp, Config::default(), |req| {
                     req.check_origin(&["https://good.example"])?;
                     Ok(Accept::new())
                 })
@@ -378,7 +379,7 @@ async fn handshake_refusals_get_their_status() {
     let request = ClientRequest::new(&url)
         .unwrap()
         .header("Origin", "https://evil.example");
-    let err = connect_with(request, Options::default()).await.unwrap_err();
+    let err = connect_with(request, Config::default()).await.unwrap_err();
     assert_eq!(
         err.handshake(),
         Some(&HandshakeError::UnexpectedStatus(403))
@@ -394,7 +395,7 @@ async fn stalled_handshake_times_out() {
         .to_owned();
     let server = tokio::spawn(async move {
         let (tcp, _) = l.accept().await.unwrap();
-        let options = Options::default().handshake_timeout(Some(Duration::from_millis(200)));
+        let options = Config::default().handshake_timeout(Some(Duration::from_millis(200)));
         accept_with(tcp, options, |_| Ok(Accept::new()))
             .await
             .unwrap_err()
@@ -406,105 +407,13 @@ async fn stalled_handshake_times_out() {
 }
 
 #[tokio::test]
-async fn keepalive_without_pong_fails_with_1011() {
-    let keepalive = Keepalive {
-        interval: Duration::from_millis(50),
-        timeout: Duration::from_millis(100),
-    };
-    let (l, url) = listener().await;
-    let server = tokio::spawn(async move {
-        let (tcp, _) = l.accept().await.unwrap();
-        let mut ws = accept_with(tcp, Options::default().keepalive(keepalive), |_| {
-            Ok(Accept::new())
-        })
-        .await
-        .unwrap();
-        loop {
-            if let Err(e) = ws.next().await.expect("an error before the end") {
-                return e;
-            }
-        }
-    });
-    // A peer that never answers: it reads the ping and the close, and says nothing.
-    let mut raw = raw_client(&url).await;
-    let back = read_to_end(&mut raw).await;
-    assert_eq!(&back[..2], [0x89, 0x00], "a keepalive ping");
-    assert_eq!(&back[2..], [0x88, 0x02, 0x03, 0xf3], "then close 1011");
-    assert!(matches!(
-        server.await.unwrap(),
-        StreamError::Protocol(Error::KeepaliveTimeout)
-    ));
-}
-
-#[tokio::test]
-async fn keepalive_answered_keeps_the_connection() {
-    let keepalive = Keepalive {
-        interval: Duration::from_millis(30),
-        timeout: Duration::from_millis(500),
-    };
-    let url = echo_server(Options::default().keepalive(keepalive)).await;
-    let (mut ws, _) = connect(&url).await.unwrap();
-    // The client stream answers pings while it is polled; after a few, the
-    // connection still echoes.
-    let mut pings = 0;
-    while pings < 3 {
-        if let Message::Ping(_) = ws.next().await.unwrap().unwrap() {
-            pings += 1;
-        }
-    }
-    ws.send(Message::text("still here")).await.unwrap();
-    loop {
-        match ws.next().await.unwrap().unwrap() {
-            Message::Text(t) => break assert_eq!(t, "still here"),
-            Message::Ping(_) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-}
-
-#[tokio::test]
-async fn idle_timeout_closes_with_1001() {
-    let (l, url) = listener().await;
-    tokio::spawn(async move {
-        let (tcp, _) = l.accept().await.unwrap();
-        let options = Options::default().idle_timeout(Duration::from_millis(100));
-        let mut ws = accept_with(tcp, options, |_| Ok(Accept::new()))
-            .await
-            .unwrap();
-        while ws.next().await.is_some() {}
-    });
-    let mut raw = raw_client(&url).await;
-    assert_eq!(read_to_end(&mut raw).await, [0x88, 0x02, 0x03, 0xe9]);
-}
-
-#[tokio::test]
-async fn close_timeout_drops_a_silent_peer() {
-    let (l, url) = listener().await;
-    let server = tokio::spawn(async move {
-        let (tcp, _) = l.accept().await.unwrap();
-        let options = Options::default().close_timeout(Duration::from_millis(100));
-        let mut ws = accept_with(tcp, options, |_| Ok(Accept::new()))
-            .await
-            .unwrap();
-        ws.connection();
-        tokio::time::timeout(LIMIT, ws.close(CloseCode::NORMAL, ""))
-            .await
-            .expect("the close deadline ends the wait")
-    });
-    let mut raw = raw_client(&url).await;
-    // The peer never answers the close; the server drops the transport.
-    assert_eq!(read_to_end(&mut raw).await, [0x88, 0x02, 0x03, 0xe8]);
-    server.await.unwrap().unwrap();
-}
-
-#[tokio::test]
 async fn next_is_cancel_safe_mid_frame() {
     let (l, url) = listener().await;
     let (tx, rx) = tokio::sync::oneshot::channel();
     let server = tokio::spawn(async move {
         let (tcp, _) = l.accept().await.unwrap();
         let mut ws: WebSocketStream<TcpStream> =
-            accept_with(tcp, Options::default(), |_| Ok(Accept::new()))
+            accept_with(tcp, Config::default(), |_| Ok(Accept::new()))
                 .await
                 .unwrap();
         // Cancel reads until the core holds a partially received frame.
@@ -536,14 +445,14 @@ async fn sending_waits_when_the_peer_does_not_read() {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let (tcp, _) = l.accept().await.unwrap();
-        let mut ws = accept_with(tcp, Options::default(), |_| Ok(Accept::new()))
+        let mut ws = accept_with(tcp, Config::default(), |_| Ok(Accept::new()))
             .await
             .unwrap();
         // Read nothing until told to.
         rx.await.unwrap();
         while let Some(Ok(_)) = ws.next().await {}
     });
-    let options = Options::default().write_buffer_size(64 << 10);
+    let options = Config::default().write_buffer_size(64 << 10);
     let (mut ws, _) = connect_with(ClientRequest::new(&url).unwrap(), options)
         .await
         .unwrap();
@@ -574,7 +483,7 @@ async fn sending_waits_when_the_peer_does_not_read() {
 
 #[tokio::test]
 async fn split_halves_work_from_different_tasks() {
-    let url = echo_server(Options::default()).await;
+    let url = echo_server(Config::default()).await;
     let (ws, _) = connect(&url).await.unwrap();
     let (mut sink, mut stream) = ws.split();
     let writer = tokio::spawn(async move {

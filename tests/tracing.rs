@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use futures_util::{SinkExt, StreamExt};
+use rfc6455::Config;
 use rfc6455::handshake::Accept;
-use rfc6455::tokio::{Options, accept_with, connect};
+use rfc6455::tokio::{accept_with, connect};
 use rfc6455::{CloseCode, Message};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -111,7 +112,7 @@ fn handshake_close_and_failure_events() {
             for _ in 0..2 {
                 let (tcp, _) = listener.accept().await.unwrap();
                 let accept = |_: &_| Ok(Accept::new());
-                let Ok(mut ws) = accept_with(tcp, Options::default(), accept).await else {
+                let Ok(mut ws) = accept_with(tcp, Config::default(), accept).await else {
                     continue;
                 };
                 while let Some(Ok(message)) = ws.next().await {

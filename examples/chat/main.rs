@@ -21,7 +21,6 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use rfc6455::handshake::Accept;
 use rfc6455::handshake::http::error_response;
-use rfc6455::tokio::Options;
 use rfc6455::{Config, Message};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
@@ -54,12 +53,10 @@ async fn handle(
         }
         (_, "/ws") => {
             // Small messages only: this is a chat.
-            let options = Options::default().config(
-                Config::default()
-                    .max_message_size(16 << 10)
-                    .max_frame_size(16 << 10),
-            );
-            let upgrade = rfc6455::hyper::upgrade_with(&mut req, options, |request| {
+            let config = Config::default()
+                .max_message_size(16 << 10)
+                .max_frame_size(16 << 10);
+            let upgrade = rfc6455::hyper::upgrade_with(&mut req, config, |request| {
                 let own = format!("http://{}", request.host());
                 request.check_origin(&[own.as_str()])?;
                 Ok(Accept::new())

@@ -59,10 +59,16 @@ impl Clock {
         Timestamp::from(self.0.elapsed())
     }
 
-    /// Time left until the connection's next deadline, if it has one.
-    pub(super) fn until_deadline(self, conn: &Connection) -> Option<Duration> {
+    /// Time left until the connection's next deadline, if it has one,
+    /// having acted on any deadline already passed (which also stamps what
+    /// happened since the last call, such as closing having started).
+    pub(super) fn until_deadline(self, conn: &mut Connection) -> Option<Duration> {
+        let now = self.now();
+        if conn.poll_timeout().is_some_and(|deadline| deadline <= now) {
+            conn.handle_timeout(now);
+        }
         conn.poll_timeout()
-            .map(|deadline| deadline.saturating_duration_since(self.now()))
+            .map(|deadline| deadline.saturating_duration_since(now))
     }
 }
 

@@ -282,10 +282,11 @@ impl Writer {
     /// (the rest stays queued); the connection's failure if it failed.
     pub fn flush(&self) -> Result<(), StreamError> {
         let closing = {
-            let conn = lock(&self.shared.conn);
-            (conn.state() != State::Open).then(|| self.shared.clock.until_deadline(&conn))
+            let mut conn = lock(&self.shared.conn);
+            let left = self.shared.clock.until_deadline(&mut conn);
+            left.filter(|_| conn.state() != State::Open)
         };
-        let bound = min_bound(self.write_timeout, closing.flatten());
+        let bound = min_bound(self.write_timeout, closing);
         let result = self.shared.flush(Take::Wait, bound);
         let mut conn = lock(&self.shared.conn);
         match result {

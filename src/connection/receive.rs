@@ -54,6 +54,27 @@ pub enum Received {
     Closed,
 }
 
+impl Received {
+    /// The event, if this is one: a shorthand for loops that only need to
+    /// know that no event is ready yet.
+    ///
+    /// ```
+    /// # use rfc6455::{Config, Connection, Role};
+    /// # let mut conn = Connection::new(Role::Server, Config::default());
+    /// # let mut buf = bytes::BytesMut::new();
+    /// while let Some(event) = conn.receive(&mut buf)?.event() {
+    ///     println!("{event:?}");
+    /// }
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn event(self) -> Option<Event> {
+        match self {
+            Received::Event(event) => Some(event),
+            Received::NeedMore | Received::Closed => None,
+        }
+    }
+}
+
 /// Room left in a read for the header of the frame after the one pending,
 /// and the size of a read when no frame is pending.
 const READ_CHUNK: usize = 4096;

@@ -292,8 +292,7 @@ fn extension_checks() {
     );
     assert!(with("Sec-WebSocket-Extensions: , ").unwrap().is_some());
     let (bytes, _) = chat()
-        .extensions(ExtensionConfig::new())
-        .build(&Config::default())
+        .build(&Config::default().extensions(ExtensionConfig::new()))
         .unwrap();
     assert!(!bytes.windows(10).any(|w| w == b"Extensions"));
 }

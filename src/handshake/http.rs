@@ -472,7 +472,7 @@ mod tests {
             Accept::new()
                 .protocol("superchat")
                 .header("Set-Cookie", "a=b"),
-            &ExtensionConfig::default(),
+            &Config::default(),
         )
         .unwrap();
         assert_eq!(resp.status(), StatusCode::SWITCHING_PROTOCOLS);

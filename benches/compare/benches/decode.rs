@@ -132,7 +132,7 @@ type Tally = (usize, usize);
 fn rfc6455_core(buf: &mut BytesMut) -> Tally {
     let mut conn = rfc6455::Connection::new(rfc6455::Role::Server, rfc6455::Config::default());
     let mut t = (0, 0);
-    while let Some(event) = conn.receive(buf).expect("valid stream") {
+    while let Some(event) = conn.receive(buf).expect("valid stream").event() {
         if let rfc6455::Event::Binary(b) = event {
             t = (t.0 + 1, t.1 + b.len());
             black_box(b);
@@ -158,7 +158,7 @@ fn rfc6455_reads(mut mem: Mem) -> Tally {
         }
         buf.extend_from_slice(&mem.data[mem.pos..mem.pos + n]);
         mem.pos += n;
-        while let Some(event) = conn.receive(&mut buf).expect("valid stream") {
+        while let Some(event) = conn.receive(&mut buf).expect("valid stream").event() {
             if let rfc6455::Event::Binary(b) = event {
                 t = (t.0 + 1, t.1 + b.len());
                 black_box(b);
@@ -225,7 +225,7 @@ fn bench_decode(c: &mut Criterion) {
         let first = payload(size);
         let mut buf = BytesMut::from(&stream[..]);
         let mut conn = rfc6455::Connection::new(rfc6455::Role::Server, rfc6455::Config::default());
-        assert!(matches!(conn.receive(&mut buf).unwrap(), Some(rfc6455::Event::Binary(b)) if b == first));
+        assert!(matches!(conn.receive(&mut buf).unwrap().event(), Some(rfc6455::Event::Binary(b)) if b == first));
         let mut ws = tungstenite::protocol::WebSocket::from_raw_socket(Mem::new(&stream), tungstenite::protocol::Role::Server, None);
         assert_eq!(ws.read().unwrap().into_data(), first);
         let fw = rt.block_on(async {
