@@ -21,7 +21,8 @@ use std::time::Duration;
 use rfc6455::blocking;
 use rfc6455::{Config, Keepalive, Message, StreamError};
 
-const USAGE: &str = "usage: echo_server_blocking [ADDR] [--keepalive INTERVAL,TIMEOUT] [--idle SECONDS]";
+const USAGE: &str =
+    "usage: echo_server_blocking [ADDR] [--keepalive INTERVAL,TIMEOUT] [--idle SECONDS]";
 
 /// Seconds as given on the command line (`15`, `0.5`).
 fn seconds(text: &str) -> Result<Duration, String> {

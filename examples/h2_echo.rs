@@ -12,8 +12,8 @@
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use rfc6455::handshake::ClientRequest;
 use rfc6455::Config;
+use rfc6455::handshake::ClientRequest;
 use rfc6455::{CloseCode, Message};
 use tokio::net::{TcpListener, TcpStream};
 

@@ -163,7 +163,9 @@ impl fmt::Display for Error {
             InvalidCloseToSend => f.write_str("close code or reason may not be sent"),
             ControlPayloadTooLong => f.write_str("ping or pong payload exceeds 125 bytes"),
             FragmentOutOfOrder => f.write_str("fragment sent out of order"),
-            NoRandomSource => f.write_str("no random source for mask keys (set Config::random_seed)"),
+            NoRandomSource => {
+                f.write_str("no random source for mask keys (set Config::random_seed)")
+            }
             Handshake(e) => write!(f, "handshake failed: {e}"),
         }
     }

@@ -199,12 +199,8 @@ pub fn accept_with<F>(
 where
     F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
 {
-    let outcome = parse_extended_connect(
-        &request,
-        protocol_of(&request),
-        &config,
-    )
-    .and_then(|parsed| parsed.accept(decide(&parsed)?));
+    let outcome = parse_extended_connect(&request, protocol_of(&request), &config)
+        .and_then(|parsed| parsed.accept(decide(&parsed)?));
     let accepted = match outcome {
         Ok(accepted) => accepted,
         Err(e) => {

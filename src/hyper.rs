@@ -138,12 +138,8 @@ impl Future for UpgradeFut {
         let this = self.get_mut();
         let upgraded = ready!(Pin::new(&mut this.on_upgrade).poll(cx)).map_err(io::Error::other)?;
         let (conn, protocol) = *this.parts.take().ok_or(StreamError::Closed)?;
-        let ws = WebSocketStream::from_parts(
-            TokioIo::new(upgraded),
-            conn,
-            BytesMut::new(),
-            protocol,
-        );
+        let ws =
+            WebSocketStream::from_parts(TokioIo::new(upgraded), conn, BytesMut::new(), protocol);
         #[cfg(feature = "tracing")]
         crate::trace::established(&ws, "hyper");
         Poll::Ready(Ok(ws))

@@ -89,9 +89,6 @@ mod tests {
     fn unseeded_generators_differ() {
         assert_ne!(nonce(None), nonce(None));
         let (mut a, mut b) = (MaskRng::new(None).unwrap(), MaskRng::new(None).unwrap());
-        assert_ne!(
-            [a.next_key(), a.next_key()],
-            [b.next_key(), b.next_key()]
-        );
+        assert_ne!([a.next_key(), a.next_key()], [b.next_key(), b.next_key()]);
     }
 }

@@ -248,8 +248,8 @@ pub fn connect_blocking(
     }
     // What is left of the deadline bounds the WebSocket handshake.
     let options = options.handshake_timeout(left()?);
-    let (ws, response) = blocking::client(StreamOwned::new(tls, tcp), request, options)
-        .map_err(|e| match e {
+    let (ws, response) =
+        blocking::client(StreamOwned::new(tls, tcp), request, options).map_err(|e| match e {
             StreamError::Io(e) if timed_out(&e) => StreamError::HandshakeTimeout,
             e => e,
         })?;

@@ -495,10 +495,8 @@ fn subprotocol_is_negotiated_and_the_adapter_owns_the_timeouts() {
 fn client_reports_a_refused_handshake() {
     within(|| {
         let (addr, server) = serve(|s| {
-            blocking::accept_with(s, Config::default(), |_| {
-                Err(HandshakeError::Rejected(401))
-            })
-            .unwrap_err()
+            blocking::accept_with(s, Config::default(), |_| Err(HandshakeError::Rejected(401)))
+                .unwrap_err()
         });
         let err = blocking::connect(&url(addr)).unwrap_err();
         assert!(

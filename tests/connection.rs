@@ -2,7 +2,8 @@
 
 use bytes::{Bytes, BytesMut};
 use rfc6455::{
-    CloseCode, CloseFrame, Config, Connection, DataKind, Error, Event, Fragment, Received, Role, State, Timestamp,
+    CloseCode, CloseFrame, Config, Connection, DataKind, Error, Event, Fragment, Received, Role,
+    State, Timestamp,
 };
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
@@ -359,7 +360,10 @@ fn client_close_deadline_lets_it_close() {
     c.handle_timeout(Timestamp::from_nanos(1));
     output(&mut c);
     let deadline = c.poll_timeout().expect("a close deadline");
-    assert_eq!(deadline, Timestamp::from_nanos(1) + Config::default().close_timeout);
+    assert_eq!(
+        deadline,
+        Timestamp::from_nanos(1) + Config::default().close_timeout
+    );
     c.handle_timeout(deadline);
     assert!(c.should_close_transport());
     assert_eq!(c.failure(), Some(&Error::AbnormalClosure));

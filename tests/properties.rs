@@ -2,7 +2,7 @@
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
-use rfc6455::{CloseCode, Config, Connection, DataKind, Error, Event, Received, Message, Role};
+use rfc6455::{CloseCode, Config, Connection, DataKind, Error, Event, Message, Received, Role};
 
 /// Feeds `input` in pieces cut at `cuts` and records every event, the error
 /// if any, and the output the connection queued.

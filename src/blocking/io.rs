@@ -251,8 +251,12 @@ impl Session {
 
     /// Closes the transport if the core says so.
     fn close_if_told<D: Driver>(&mut self, d: &mut D) -> bool {
-        if !d.with_conn(|c| c.should_close_transport()) {
+        let (close, failure) = d.with_conn(|c| (c.should_close_transport(), c.failure().cloned()));
+        if !close {
             return false;
+        }
+        if let Some(failure) = failure {
+            self.error.get_or_insert(failure.into());
         }
         d.shutdown();
         self.done = true;

@@ -34,11 +34,7 @@ impl TimeoutCache {
     }
 
     /// Sets the write bound if it changed; false if the transport has none.
-    pub(super) fn write<S: Transport + ?Sized>(
-        &mut self,
-        s: &mut S,
-        t: Option<Duration>,
-    ) -> bool {
+    pub(super) fn write<S: Transport + ?Sized>(&mut self, s: &mut S, t: Option<Duration>) -> bool {
         if self.write != Some(t) {
             if s.set_write_timeout(t).is_err() {
                 return false;

@@ -5,8 +5,8 @@
 use bytes::{Bytes, BytesMut};
 
 use super::{Connection, State};
-use crate::config::Role;
 use crate::close::{CloseCode, CloseFrame};
+use crate::config::Role;
 use crate::error::Error;
 #[cfg(feature = "deflate")]
 use crate::frame::RSV1;

@@ -167,7 +167,11 @@ impl Timers {
     /// Notes a pong: any pong ends the wait for the keepalive's, and the
     /// keepalive's own gives the round trip.
     pub(super) fn pong(&mut self, payload: &[u8]) {
-        if let Ping::Waiting { sent, payload: ours } = self.ping {
+        if let Ping::Waiting {
+            sent,
+            payload: ours,
+        } = self.ping
+        {
             self.ping = if payload == ours.to_be_bytes() {
                 Ping::Answered { sent }
             } else {

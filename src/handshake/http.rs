@@ -440,7 +440,7 @@ pub fn check_extended_connect_response<B>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    
+
     fn ws_request() -> ::http::request::Builder {
         ::http::Request::builder()
             .uri("/chat?room=1")
@@ -559,12 +559,8 @@ mod tests {
         assert_eq!(req.headers()["host"], "[::1]:9001");
         assert_eq!(req.headers()["sec-websocket-version"], "13");
         assert_eq!(req.headers()["authorization"], "Bearer t");
-        let (resp, _) = accept_request(
-            &req,
-            Accept::new().protocol("v1"),
-            &Config::default(),
-        )
-        .unwrap();
+        let (resp, _) =
+            accept_request(&req, Accept::new().protocol("v1"), &Config::default()).unwrap();
         let checked = check_response(&mut hs, &resp).unwrap();
         assert_eq!(checked.protocol.as_deref(), Some("v1"));
 
@@ -591,12 +587,7 @@ mod tests {
     }
 
     fn connect_status(req: &::http::Request<()>, protocol: Option<&str>) -> u16 {
-        let e = parse_extended_connect(
-            req,
-            protocol,
-            &Config::default(),
-        )
-        .unwrap_err();
+        let e = parse_extended_connect(req, protocol, &Config::default()).unwrap_err();
         error_response(&e).status().as_u16()
     }
 
@@ -607,12 +598,7 @@ mod tests {
             .header("origin", "https://example.com")
             .body(())
             .unwrap();
-        let parsed = parse_extended_connect(
-            &req,
-            Some("websocket"),
-            &Config::default(),
-        )
-        .unwrap();
+        let parsed = parse_extended_connect(&req, Some("websocket"), &Config::default()).unwrap();
         assert_eq!(parsed.path(), "/chat?x=1");
         assert_eq!(parsed.host(), "example.com");
         assert!(parsed.check_origin(&["https://example.com"]).is_ok());
@@ -661,12 +647,7 @@ mod tests {
         assert_eq!(req.uri(), "https://example.com:8443/feed");
         assert!(!req.headers().contains_key("sec-websocket-key"));
         assert!(!req.headers().contains_key("host"));
-        let parsed = parse_extended_connect(
-            &req,
-            Some("websocket"),
-            &config,
-        )
-        .unwrap();
+        let parsed = parse_extended_connect(&req, Some("websocket"), &config).unwrap();
         let accepted = parsed.accept(Accept::new().protocol("v2")).unwrap();
         let resp = extended_connect_response(&accepted);
         let checked = check_extended_connect_response(&mut hs, &resp).unwrap();

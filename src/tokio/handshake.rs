@@ -201,7 +201,8 @@ async fn client_on_tcp(
 /// ```no_run
 /// # async fn run(roots: rfc6455::tls::rustls::RootCertStore) -> Result<(), rfc6455::StreamError> {
 /// use rfc6455::handshake::ClientRequest;
-/// use rfc6455::tokio::{Options, connect_tls_with};
+/// use rfc6455::Config;
+/// use rfc6455::tokio::connect_tls_with;
 ///
 /// let tls_config = rfc6455::tls::client_config_with_roots(roots);
 /// let request = ClientRequest::new("wss://localhost:9443/")?;

@@ -2,9 +2,11 @@
 //! async transport, with one timer for the connection's deadline.
 
 use core::pin::Pin;
-use core::task::{Context, Poll, ready};
+use core::task::{Context, Poll, Waker, ready};
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Wake;
 
 use bytes::BytesMut;
 use futures_core::Stream;
@@ -52,7 +54,7 @@ pub struct WebSocketStream<S> {
     /// Where this connection's [`Timestamp`]s count from.
     origin: Instant,
     /// The timer at the connection's deadline, made on first need.
-    sleep: Option<Pin<Box<Sleep>>>,
+    timer: Option<Box<Timer>>,
     /// The failure to report once the transport is closed.
     error: Option<StreamError>,
     eof: bool,
@@ -61,6 +63,74 @@ pub struct WebSocketStream<S> {
     /// The connection's `websocket` span (feature `tracing`).
     #[cfg(feature = "tracing")]
     span: tracing::Span,
+}
+
+/// Which side of the stream is polling.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// `Stream::poll_next`.
+    Reading,
+    /// The `Sink` methods.
+    Sending,
+}
+
+/// The one timer, and the tasks it wakes: the one reading and the one
+/// sending, which are different tasks once the stream is split. Whichever
+/// task is woken acts on the deadline.
+struct Timer {
+    sleep: Pin<Box<Sleep>>,
+    wakers: Arc<Wakers>,
+    /// Wakes both of `wakers`.
+    both: Waker,
+}
+
+#[derive(Default)]
+struct Wakers {
+    reading: Mutex<Option<Waker>>,
+    sending: Mutex<Option<Waker>>,
+}
+
+impl Wakers {
+    fn slot(&self, side: Side) -> &Mutex<Option<Waker>> {
+        match side {
+            Side::Reading => &self.reading,
+            Side::Sending => &self.sending,
+        }
+    }
+
+    /// Remembers the task polling `side`.
+    fn set(&self, side: Side, waker: &Waker) {
+        let mut slot = self
+            .slot(side)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+    }
+
+    /// Wakes the task polling `side`, if one waits.
+    fn wake_side(&self, side: Side) {
+        let waker = self
+            .slot(side)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl Wake for Wakers {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wake_side(Side::Reading);
+        self.wake_side(Side::Sending);
+    }
 }
 
 impl<S> core::fmt::Debug for WebSocketStream<S> {
@@ -90,7 +160,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             read_buf: leftover,
             protocol,
             origin: Instant::now(),
-            sleep: None,
+            timer: None,
             error: None,
             eof: false,
             done: false,
@@ -159,32 +229,51 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         Timestamp::from(Instant::now().saturating_duration_since(self.origin))
     }
 
-    /// Keeps the connection's deadline: acts on it if it passed (returns
-    /// true: the connection may have changed), else arms the timer. Only
-    /// the stream registers for the timer's wake-up (`register`): a split
-    /// sink must not take it from the task reading.
-    fn poll_deadline(&mut self, cx: &mut Context<'_>, register: bool) -> bool {
-        let Some(deadline) = self.conn.poll_timeout() else {
-            return false;
-        };
-        let now = self.now();
-        if deadline <= now {
-            self.conn.handle_timeout(now);
-            return true;
-        }
-        let at = self.origin + deadline.as_duration();
-        let sleep = self
-            .sleep
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
-        if sleep.deadline() != at {
-            sleep.as_mut().reset(at);
-        }
-        if register && sleep.as_mut().poll(cx).is_ready() {
+    /// Keeps the connection's deadline: acts on it while it has passed, then
+    /// arms the timer for the next one, to wake the task polling `side`
+    /// (and the other side's, which may be another task). True if the
+    /// connection acted on a deadline (it may have changed).
+    fn poll_deadline(&mut self, cx: &mut Context<'_>, side: Side) -> bool {
+        let mut acted = false;
+        while let Some(deadline) = self.conn.poll_timeout() {
+            let now = self.now();
+            if deadline <= now {
+                self.conn.handle_timeout(now);
+                acted = true;
+                continue;
+            }
+            let at = self.origin + deadline.as_duration();
+            let timer = self.timer.get_or_insert_with(|| {
+                let wakers = Arc::new(Wakers::default());
+                Box::new(Timer {
+                    sleep: Box::pin(tokio::time::sleep_until(at)),
+                    both: Waker::from(Arc::clone(&wakers)),
+                    wakers,
+                })
+            });
+            if timer.sleep.deadline() != at {
+                timer.sleep.as_mut().reset(at);
+            }
+            timer.wakers.set(side, cx.waker());
+            let mut both = Context::from_waker(&timer.both);
+            if timer.sleep.as_mut().poll(&mut both).is_pending() {
+                break;
+            }
             // The timer does not fire early; trust it over a coarse clock.
             self.conn.handle_timeout(self.now().max(deadline));
-            return true;
+            acted = true;
         }
-        false
+        if acted {
+            // What changed may concern the other side's task.
+            let other = match side {
+                Side::Reading => Side::Sending,
+                Side::Sending => Side::Reading,
+            };
+            if let Some(timer) = &self.timer {
+                timer.wakers.wake_side(other);
+            }
+        }
+        acted
     }
 
     /// Writes queued output. Ready once everything is written.
@@ -293,7 +382,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                     }
                     // Stamp the arrival, and send pongs and close echoes
                     // without waiting for the caller.
-                    self.poll_deadline(cx, true);
+                    self.poll_deadline(cx, Side::Reading);
                     let _ = self.poll_write_or_fail(cx);
                     let message: Message = event.into();
                     #[cfg(feature = "tracing")]
@@ -314,13 +403,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                     self.error.get_or_insert(e.into());
                 }
             }
-            if self.poll_deadline(cx, true) {
+            if self.poll_deadline(cx, Side::Reading) {
+                // Act on what the deadline changed (a failure to report).
                 continue;
             }
             let written = self.poll_write_or_fail(cx);
             if self.conn.should_close_transport() {
                 ready!(self.poll_shutdown(cx));
                 self.done = true;
+                if let Some(timer) = &self.timer {
+                    // A send waiting on the transport learns it is gone.
+                    timer.wakers.wake_side(Side::Sending);
+                }
                 self.read_buf = BytesMut::new();
                 let error = self.error.take();
                 #[cfg(feature = "tracing")]
@@ -385,7 +479,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     /// bytes are queued; otherwise writes, and waits for the transport.
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
         let this = self.get_mut();
-        this.poll_deadline(cx, false);
+        this.poll_deadline(cx, Side::Sending);
         while this.conn.pending_output() >= this.conn.config().write_buffer_size {
             let before = this.conn.pending_output();
             if this.poll_write_or_fail(cx).is_pending() && this.conn.pending_output() == before {
@@ -420,7 +514,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
         let this = self.get_mut();
-        this.poll_deadline(cx, false);
+        this.poll_deadline(cx, Side::Sending);
         ready!(this.poll_write_or_fail(cx));
         if let Some(e) = this.send_error() {
             return Poll::Ready(Err(e));
@@ -437,7 +531,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
             this.conn.close(CloseCode::NORMAL, "")?;
             crate::trace::ws_event!(debug, parent: &this.span, code = 1000u16, "close frame sent");
         }
-        this.poll_deadline(cx, false);
+        this.poll_deadline(cx, Side::Sending);
         ready!(this.poll_write_or_fail(cx));
         // A failure (a lost transport included) is the stream's to report.
         let _ = ready!(Pin::new(&mut this.io).poll_flush(cx));

@@ -1,0 +1,205 @@
+//! The tokio adapter over loopback in real time, one unit being 100 ms: the
+//! endpoint is a task on its own worker thread, woken only by the
+//! transport and by the one timer the stream keeps at the connection's
+//! deadline.
+//!
+//! (tokio's paused clock would make this instant, but it advances to the
+//! next timer even when a socket has just become readable, so a peer's
+//! bytes can lose a race against a deadline they should have beaten.)
+
+use std::time::Duration;
+
+use bytes::BytesMut;
+use futures_util::{SinkExt, StreamExt};
+use rfc6455::handshake::ClientRequest;
+use rfc6455::tokio::accept_with;
+use rfc6455::{Config, Error, Event, Message, StreamError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Runtime;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::rig::{Action, Decide, Ended, FLOOD, Peer, Rig, flood_message, normal_close, react};
+
+pub struct TokioRig {
+    rt: Runtime,
+    tcp: TcpStream,
+    peer: Peer,
+    start: Instant,
+    ended: mpsc::UnboundedReceiver<Ended>,
+}
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn failure_of(e: StreamError) -> Error {
+    match e {
+        StreamError::Protocol(e) => e,
+        other => panic!("not a protocol failure: {other:?}"),
+    }
+}
+
+fn units_since(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64() / TokioRig::UNIT.as_secs_f64()
+}
+
+/// The endpoint's program on the tokio adapter.
+async fn endpoint(
+    tcp: TcpStream,
+    config: Config,
+    start: Instant,
+    report: mpsc::UnboundedSender<Ended>,
+) {
+    let mut ws = accept_with(tcp, config, |_| Ok(rfc6455::handshake::Accept::new()))
+        .await
+        .unwrap();
+    let result: Result<(), StreamError> = async {
+        while let Some(message) = ws.next().await {
+            match react(message?) {
+                Some(Action::Echo(m)) => ws.send(m).await?,
+                Some(Action::Flood) => {
+                    for _ in 0..FLOOD {
+                        ws.send(flood_message()).await?;
+                    }
+                }
+                Some(Action::Close) => ws.send(normal_close()).await?,
+                None => {}
+            }
+        }
+        Ok(())
+    }
+    .await;
+    let _ = report.send(Ended {
+        at: units_since(start),
+        failure: result.err().map(failure_of),
+        latency: ws.connection().latency(),
+    });
+}
+
+/// The peer reads for `units`, answering if `answer`.
+async fn read_for(
+    tcp: &mut TcpStream,
+    peer: &mut Peer,
+    start: Instant,
+    units: f64,
+    answer: bool,
+) -> Vec<(f64, Event)> {
+    {
+        let until = Instant::now() + TokioRig::UNIT.mul_f64(units);
+        let mut events = Vec::new();
+        let mut eof = false;
+        loop {
+            let mut chunk = [0u8; 64 << 10];
+            tokio::select! {
+                read = tcp.read(&mut chunk), if !eof => match read {
+                    Ok(0) | Err(_) => {
+                        eof = true;
+                        let _ = peer.conn.receive_eof();
+                    }
+                    Ok(n) => {
+                        peer.inbox.extend_from_slice(&chunk[..n]);
+                        peer.decode(units_since(start), &mut events);
+                        if answer {
+                            let out = peer.output();
+                            let _ = tcp.write_all(&out).await;
+                        }
+                    }
+                },
+                () = tokio::time::sleep_until(until) => return events,
+            }
+        }
+    }
+}
+
+impl Rig for TokioRig {
+    const UNIT: Duration = Duration::from_millis(100);
+    const SLACK: f64 = 5.0;
+
+    fn start(config: Config) -> Self {
+        let rt = runtime();
+        let (tx, ended) = mpsc::unbounded_channel();
+        let (tcp, start) = rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let start = Instant::now();
+            tokio::spawn(async move {
+                let (tcp, _) = listener.accept().await.unwrap();
+                endpoint(tcp, config, start, tx).await;
+            });
+            let mut tcp = TcpStream::connect(addr).await.unwrap();
+            let (request, mut handshake) = ClientRequest::new(&format!("ws://{addr}/"))
+                .unwrap()
+                .build(&Config::default())
+                .unwrap();
+            tcp.write_all(&request).await.unwrap();
+            let mut buf = BytesMut::new();
+            while handshake.parse(&mut buf).unwrap().is_none() {
+                tcp.read_buf(&mut buf).await.unwrap();
+            }
+            (tcp, start)
+        });
+        TokioRig {
+            rt,
+            tcp,
+            peer: Peer::new(),
+            start,
+            ended,
+        }
+    }
+
+    fn now(&self) -> f64 {
+        let _guard = self.rt.enter();
+        units_since(self.start)
+    }
+
+    fn send(&mut self, message: Message) {
+        self.peer.conn.send(message).unwrap();
+        let out = self.peer.output();
+        self.rt.block_on(self.tcp.write_all(&out)).unwrap();
+    }
+
+    fn listen(&mut self, units: f64, answer: bool) -> Vec<(f64, Event)> {
+        let (tcp, peer) = (&mut self.tcp, &mut self.peer);
+        self.rt
+            .block_on(read_for(tcp, peer, self.start, units, answer))
+    }
+
+    fn stall(&mut self, units: f64) {
+        let d = Self::UNIT.mul_f64(units);
+        self.rt.block_on(async { tokio::time::sleep(d).await });
+    }
+
+    fn ended(&mut self, units: f64) -> Option<Ended> {
+        let wait = Self::UNIT.mul_f64(units + Self::SLACK);
+        self.rt
+            .block_on(async { tokio::time::timeout(wait, self.ended.recv()).await })
+            .ok()
+            .flatten()
+    }
+
+    fn refusal(request: &[u8], decide: Decide) -> Vec<u8> {
+        runtime().block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = tokio::spawn(async move {
+                let (tcp, _) = listener.accept().await.unwrap();
+                accept_with(tcp, Config::default(), |r| decide.call(r))
+                    .await
+                    .map(|_| ())
+            });
+            let mut tcp = TcpStream::connect(addr).await.unwrap();
+            tcp.write_all(request).await.unwrap();
+            tcp.shutdown().await.unwrap();
+            let mut answer = Vec::new();
+            tcp.read_to_end(&mut answer).await.unwrap();
+            assert!(server.await.unwrap().is_err(), "refused");
+            answer
+        })
+    }
+}
