@@ -19,9 +19,6 @@ use crate::{Connection, Event, Received, StreamError, Timestamp};
 const RETAIN_CAPACITY: usize = 8 << 10;
 /// Slices per vectored write.
 const IOV: usize = 64;
-/// How long a split reader that cannot write yet (the writer holds the
-/// transport) waits before trying again, while nothing is left to read.
-const WRITE_RETRY: Duration = Duration::from_millis(5);
 
 /// What the loop needs from whoever owns the connection and the transport.
 pub(super) trait Driver {
@@ -34,6 +31,9 @@ pub(super) trait Driver {
     fn write_output(&mut self, timeout: Option<Duration>) -> io::Result<bool>;
     /// Reads once, bounded by `timeout` (`None`: blocking).
     fn read(&mut self, dst: &mut [u8], timeout: Option<Duration>) -> io::Result<usize>;
+    /// Waits, at most `timeout`, until another thread that was writing has
+    /// finished (returns at once where no other thread writes).
+    fn wait_for_writer(&mut self, timeout: Option<Duration>);
     /// Closes the transport.
     fn shutdown(&mut self);
 }
@@ -150,10 +150,10 @@ impl Session {
             }
             if self.eof {
                 // Output is still queued for a peer that half-closed: wait for
-                // the writer or the close deadline.
+                // the thread writing, or the close deadline.
                 if !written {
-                    let wait = self.clock.until_deadline_of(d).unwrap_or(WRITE_RETRY);
-                    std::thread::sleep(wait.min(WRITE_RETRY));
+                    let left = self.clock.until_deadline_of(d);
+                    d.wait_for_writer(left);
                 }
                 continue;
             }

@@ -105,6 +105,8 @@ impl<S: Transport> Driver for Direct<'_, S> {
     fn shutdown(&mut self) {
         let _ = self.stream.shutdown();
     }
+
+    fn wait_for_writer(&mut self, _: Option<Duration>) {}
 }
 
 impl<S: Transport> WebSocket<S> {

@@ -20,7 +20,7 @@ use core::time::Duration;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, TryLockError};
+use std::sync::{Arc, Condvar, Mutex, TryLockError};
 
 use std::string::String;
 use std::vec::Vec;
@@ -41,6 +41,9 @@ struct Shared {
     /// Output was queued while another thread held the write lock: whoever
     /// holds it writes again before leaving.
     flush_wanted: AtomicBool,
+    /// Counts releases of the write side, for a reader waiting on a writer.
+    releases: Mutex<u64>,
+    released: Condvar,
     protocol: Option<String>,
     clock: Clock,
 }
@@ -82,6 +85,8 @@ impl Shared {
             self.flush_wanted.store(false, Ordering::SeqCst);
             let result = self.write_queued(&mut w, bound);
             drop(w);
+            *lock(&self.releases) += 1;
+            self.released.notify_all();
             match result {
                 Ok(true) if self.flush_wanted.load(Ordering::SeqCst) => {}
                 other => return other,
@@ -130,6 +135,8 @@ pub(super) fn new(
             timeouts: TimeoutCache::default(),
         }),
         flush_wanted: AtomicBool::new(false),
+        releases: Mutex::new(0),
+        released: Condvar::new(),
         protocol,
         clock: session.clock(),
     });
@@ -151,7 +158,9 @@ pub(super) fn new(
 ///
 /// It keeps the connection's deadlines and writes pongs, keepalive pings
 /// and close echoes (through the writer, if the writer is busy). Keep it
-/// reading.
+/// reading. A blocked read notices a close sent by the [`Writer`] within
+/// [`Config::close_timeout`](crate::Config::close_timeout), so that close
+/// is enforced within twice the close timeout.
 pub struct Reader {
     stream: TcpStream,
     session: Session,
@@ -201,12 +210,32 @@ impl Driver for SplitDriver<'_> {
         if timeout.is_some_and(|t| t.is_zero()) {
             return Err(io::ErrorKind::TimedOut.into());
         }
-        self.timeouts.read(self.stream, timeout);
+        // A close sent by the writer starts a deadline this blocked read
+        // cannot learn of: every read is also bounded by the close timeout,
+        // so such a close ends the connection within twice that.
+        let recheck = lock(&self.shared.conn).config().close_timeout;
+        self.timeouts
+            .read(self.stream, min_bound(timeout, Some(recheck)));
         self.stream.read(dst)
     }
 
     fn shutdown(&mut self) {
         let _ = Transport::shutdown(self.stream);
+    }
+
+    fn wait_for_writer(&mut self, timeout: Option<Duration>) {
+        // Holding `releases` while looking at the write side: a writer
+        // letting go now counts its release after this wait began.
+        let releases = lock(&self.shared.releases);
+        if !matches!(self.shared.write.try_lock(), Err(TryLockError::WouldBlock)) {
+            return;
+        }
+        let seen = *releases;
+        let released = &self.shared.released;
+        match timeout {
+            Some(t) => drop(released.wait_timeout_while(releases, t, |n| *n == seen)),
+            None => drop(released.wait_while(releases, |n| *n == seen)),
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! The blocking adapter over loopback in real time, one unit being 100 ms:
 //! the endpoint is a thread blocked in `read` or `send`, and only the
-//! connection's deadlines (kept with socket timeouts) wake it.
+//! connection's deadlines (kept with socket timeouts) wake it. With `SPLIT`,
+//! the endpoint is split: a reader thread, and a writer thread doing the
+//! sending (the flood included) while the reader keeps the deadlines.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -15,7 +17,7 @@ use rfc6455::{Config, Error, Event, Message, StreamError};
 
 use crate::rig::{Action, Decide, Ended, FLOOD, Peer, Rig, flood_message, normal_close, react};
 
-pub struct BlockingRig {
+pub struct BlockingRig<const SPLIT: bool> {
     tcp: TcpStream,
     peer: Peer,
     start: Instant,
@@ -23,7 +25,7 @@ pub struct BlockingRig {
 }
 
 fn units_since(start: Instant) -> f64 {
-    start.elapsed().as_secs_f64() / BlockingRig::UNIT.as_secs_f64()
+    start.elapsed().as_secs_f64() / BlockingRig::<false>::UNIT.as_secs_f64()
 }
 
 fn failure_of(e: StreamError) -> Option<Error> {
@@ -55,7 +57,36 @@ fn endpoint(mut ws: WebSocket<TcpStream>, start: Instant, report: mpsc::Sender<E
     });
 }
 
-impl Rig for BlockingRig {
+/// The endpoint's program on a split connection: the reader reads and
+/// hands the sending to the writer's thread.
+fn split_endpoint(ws: WebSocket<TcpStream>, start: Instant, report: mpsc::Sender<Ended>) {
+    let (mut reader, writer) = ws.split().unwrap();
+    let (todo, jobs) = mpsc::channel::<Action>();
+    thread::spawn(move || {
+        for job in jobs {
+            let sent = match job {
+                Action::Echo(m) => writer.send(m),
+                Action::Flood => (0..FLOOD).try_for_each(|_| writer.send(flood_message())),
+                Action::Close => writer.send(normal_close()),
+            };
+            if sent.is_err() {
+                return;
+            }
+        }
+    });
+    let result: Result<(), StreamError> = (|| loop {
+        if let Some(action) = react(reader.read()?) {
+            let _ = todo.send(action);
+        }
+    })();
+    let _ = report.send(Ended {
+        at: units_since(start),
+        failure: result.err().and_then(failure_of),
+        latency: reader.with_connection(|c| c.latency()),
+    });
+}
+
+impl<const SPLIT: bool> Rig for BlockingRig<SPLIT> {
     const UNIT: Duration = Duration::from_millis(100);
     const SLACK: f64 = 5.0;
 
@@ -69,7 +100,11 @@ impl Rig for BlockingRig {
             let ws = blocking::accept_with(tcp, config, |_| Ok(rfc6455::handshake::Accept::new()))
                 .unwrap();
             let start: Instant = start_rx.recv().unwrap();
-            endpoint(ws, start, tx);
+            if SPLIT {
+                split_endpoint(ws, start, tx);
+            } else {
+                endpoint(ws, start, tx);
+            }
         });
         let mut tcp = TcpStream::connect(addr).unwrap();
         let (request, mut handshake) = ClientRequest::new(&format!("ws://{addr}/"))
@@ -139,6 +174,12 @@ impl Rig for BlockingRig {
                 }
             }
         }
+    }
+
+    /// A split endpoint closes from its writer thread while its reader is
+    /// blocked: the read notices within the close timeout.
+    fn close_notice_lag(close_timeout: f64) -> f64 {
+        if SPLIT { close_timeout } else { 0.0 }
     }
 
     fn stall(&mut self, units: f64) {

@@ -4,11 +4,9 @@
 //!
 //! - `core`: the sans-IO [`Connection`](rfc6455::Connection) driven by a
 //!   few lines of driver with simulated time (deterministic, no sleeps);
-//! - `tokio`: the tokio adapter over loopback sockets, on a runtime whose
-//!   clock is paused (tokio advances it when every task waits, so the 15 s
-//!   and 30 s of a scenario take no real time);
-//! - `blocking`: the blocking adapter over loopback sockets in real time,
-//!   a scenario's unit scaled down to 100 ms.
+//! - `tokio` and `blocking`: the adapters over loopback sockets in real
+//!   time, a scenario's unit scaled down to 100 ms; `blocking_split` with
+//!   the connection split into a reader and a writer thread.
 //!
 //! The endpoint under test is a server running the same small program on
 //! each rig (see [`rig::Action`]); the peer is a client [`Connection`] used
@@ -69,4 +67,5 @@ macro_rules! suite {
 
 suite!(core, crate::core_rig::CoreRig);
 suite!(tokio, crate::tokio_rig::TokioRig);
-suite!(blocking, crate::blocking_rig::BlockingRig);
+suite!(blocking, crate::blocking_rig::BlockingRig<false>);
+suite!(blocking_split, crate::blocking_rig::BlockingRig<true>);
