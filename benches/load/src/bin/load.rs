@@ -18,13 +18,13 @@
 //! Output is one line of `key=value` pairs for scripts/echo_load.sh.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedReadHalf;
 
 /// Echoes completed, summed over connections.
 static ECHOES: AtomicU64 = AtomicU64::new(0);
@@ -209,7 +209,10 @@ fn cpu_us(pid: u32) -> io::Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the parenthesised command name; utime and stime are the
     // 14th and 15th fields of the whole line.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or_else(|| invalid("bad stat"))?;
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or_else(|| invalid("bad stat"))?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks: f64 = fields[11].parse::<f64>().map_err(|_| invalid("utime"))?
         + fields[12].parse::<f64>().map_err(|_| invalid("stime"))?;
@@ -245,7 +248,17 @@ fn parse() -> Result<Args, String> {
     let addr = it.next().ok_or(usage)?;
     let conns = it.next().ok_or(usage)?.parse().map_err(|_| usage)?;
     let size = it.next().ok_or(usage)?.parse().map_err(|_| usage)?;
-    let mut args = Args { mode, addr, conns, size, raw: false, warmup: 1.0, duration: 5.0, pid: None, settle: 1.0 };
+    let mut args = Args {
+        mode,
+        addr,
+        conns,
+        size,
+        raw: false,
+        warmup: 1.0,
+        duration: 5.0,
+        pid: None,
+        settle: 1.0,
+    };
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -334,7 +347,10 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     // A hard bound whatever the server does: warm-up + run + setup slack.
     let limit = Duration::from_secs_f64(args.warmup + args.duration + args.settle + 60.0);
     let result = runtime.block_on(async move {
@@ -345,7 +361,9 @@ fn main() {
                 other => Err(invalid(format!("unknown mode {other}"))),
             }
         };
-        tokio::time::timeout(limit, work).await.unwrap_or_else(|_| Err(invalid("timed out")))
+        tokio::time::timeout(limit, work)
+            .await
+            .unwrap_or_else(|_| Err(invalid("timed out")))
     });
     if let Err(e) = result {
         eprintln!("load: {e}");
