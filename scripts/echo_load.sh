@@ -27,10 +27,11 @@
 #   FANOUT_STALL_MIB     ... and until this many MiB went towards each of
 #                        them [16 | 8] ...
 #   FANOUT_STALL_MAX     ... but at most this many seconds [30 | 10]
-#   FANOUT_WINDOW        producer messages in flight [2]
+#   FANOUT_WINDOW        producer messages in flight [32 KiB ÷ size, 2 to 8]
 #   ECHO_LOAD_REPORT     report file [reports/echo_load.md]
 # Loopback only; the server runs on core 0 (taskset -c 0), the load on core 1.
 # Every run is bounded (timeout) and everything started is killed on exit.
+# A failed run is reported and the others go on; the exit status is then 1.
 # Logs go to reports/echo_load-work/.
 set -euo pipefail
 
@@ -53,7 +54,7 @@ read -r -a FANOUT_CASES <<<"${FANOUT_CASES:-$(q "1000x1024 1000x100000 5000x1024
 FANOUT_STALL=${FANOUT_STALL:-$(q 6 2)}
 FANOUT_STALL_MIB=${FANOUT_STALL_MIB:-$(q 16 8)}
 FANOUT_STALL_MAX=${FANOUT_STALL_MAX:-$(q 30 10)}
-FANOUT_WINDOW=${FANOUT_WINDOW:-2}
+FANOUT_WINDOW=${FANOUT_WINDOW:-}
 REPORT=${ECHO_LOAD_REPORT:-$ROOT/reports/echo_load.md}
 WORK=$ROOT/reports/echo_load-work
 BIN=$ROOT/benches/load/target/release
@@ -229,6 +230,9 @@ table() {
     echo
 }
 
+# Runs that failed (reported, the others go on; the exit status is 1).
+FAILURES=()
+
 # Keeps the best (highest or lowest) value of a key over rounds.
 declare -A V
 keep() { # key value high|low
@@ -252,6 +256,7 @@ if [[ $MODE == all || $MODE == echo ]]; then
                     "${raw[@]}" --warmup "$WARMUP" --duration "$DURATION" --pid "$SERVER_PID" \
                     2>>"$WORK/load-$stack.log") || {
                     echo "load against $stack failed ($(case_name "$conns" "$size")); see $WORK/load-$stack.log" >&2
+                    FAILURES+=("echo $(case_name "$conns" "$size") $stack")
                     out="msgs_per_s=0"
                 }
                 cleanup
@@ -284,6 +289,7 @@ if [[ $MODE == all || $MODE == idle ]]; then
             out=$(taskset -c 1 timeout 120 "$BIN/load" idle "$ADDR" "$IDLE_CONNS" "$size" --pid "$SERVER_PID" \
                 2>>"$WORK/idle-$stack.log") || {
                 echo "idle probe against $stack failed; see $WORK/idle-$stack.log" >&2
+                FAILURES+=("idle $size $stack")
                 out="kib_per_conn=n/a"
             }
             cleanup
@@ -305,8 +311,9 @@ if [[ $MODE == all || $MODE == fanout ]]; then
                 out=$(taskset -c 1 timeout "$FANOUT_LIMIT" "$BIN/fanout" "$ADDR" "$receivers" "$size" \
                     --warmup "$WARMUP" --duration "$DURATION" --stall "$FANOUT_STALL" \
                     --stall-mib "$FANOUT_STALL_MIB" --stall-max "$FANOUT_STALL_MAX" \
-                    --window "$FANOUT_WINDOW" --pid "$SERVER_PID" 2>>"$WORK/fanout-$stack.log") || {
+                    ${FANOUT_WINDOW:+--window "$FANOUT_WINDOW"} --pid "$SERVER_PID" 2>>"$WORK/fanout-$stack.log") || {
                     echo "fan-out against $stack failed ($(case_name "$receivers" "$size")); see $WORK/fanout-$stack.log" >&2
+                    FAILURES+=("fanout $(case_name "$receivers" "$size") $stack")
                     out="msgs_per_s=0"
                 }
                 cleanup
@@ -331,6 +338,7 @@ if [[ $MODE == all || $MODE == fanout ]]; then
                     V[fgrowth$k]=$growth
                     V[fsratio$k]=$(field stall_delivery_ratio <<<"$out")
                     V[fsmib$k]=$(field stall_sent_mib <<<"$out")
+                    V[fwindow$k]=$(field window <<<"$out")
                 fi
             done
         done
@@ -338,7 +346,7 @@ if [[ $MODE == all || $MODE == fanout ]]; then
     {
         echo "## Broadcast fan-out"
         echo
-        echo "One producer (path /produce) sends binary messages, at most ${FANOUT_WINDOW} in flight (it waits until every reading receiver has one of the last ${FANOUT_WINDOW}); the server relays each to every receiver (path /). Receivers count whole messages, check the first byte for byte and the sequence numbers. Then every tenth receiver stops reading (receive buffer fixed at 256 KiB) for at least ${FANOUT_STALL} s and until ${FANOUT_STALL_MIB} MiB went towards each of them, at most ${FANOUT_STALL_MAX} s."
+        echo "One producer (path /produce) sends binary messages, at most W in flight (it waits until every reading receiver has one of the last W; W = ${FANOUT_WINDOW:-32 KiB ÷ message size, between 2 and 8}); the server relays each to every receiver (path /). Receivers count whole messages, check the first byte for byte and the sequence numbers. Then every tenth receiver stops reading (receive buffer fixed at 256 KiB) for at least ${FANOUT_STALL} s and until ${FANOUT_STALL_MIB} MiB went towards each of them, at most ${FANOUT_STALL_MAX} s."
         echo
         table "### Messages delivered per second (summed over receivers; last columns: rfc6455-tokio ÷ each)" \
             FANOUT_CASES "$FANOUT_STACKS" V frate ours/theirs
@@ -348,6 +356,8 @@ if [[ $MODE == all || $MODE == fanout ]]; then
             FANOUT_CASES "$FANOUT_STACKS" V fratio none
         table "### Load generator's share of its core (near 1.00: the load, not the server, was the limit)" \
             FANOUT_CASES "$FANOUT_STACKS" V fload none
+        table "### Messages in flight (W)" \
+            FANOUT_CASES "$FANOUT_STACKS" V fwindow none
         table "### Producer waits that timed out (1 s each; should be 0)" \
             FANOUT_CASES "$FANOUT_STACKS" V ftimeouts none
         table "### MiB sent towards each receiver that stopped reading (below ~6 the kernel's socket buffers may have taken it all, and the rows below say little)" \
@@ -361,6 +371,17 @@ if [[ $MODE == all || $MODE == fanout ]]; then
     } >>"$REPORT"
 fi
 
-echo "Load average at end: $(cut -d' ' -f1-3 /proc/loadavg)." >>"$REPORT"
+{
+    echo "Load average at end: $(cut -d' ' -f1-3 /proc/loadavg)."
+    if ((${#FAILURES[@]})); then
+        echo
+        echo "FAILED runs (figures 0 or n/a; logs in reports/echo_load-work/):"
+        printf -- '- %s\n' "${FAILURES[@]}"
+    fi
+} >>"$REPORT"
 cat "$REPORT"
 echo "(written to ${REPORT#"$ROOT"/})" >&2
+if ((${#FAILURES[@]})); then
+    echo "${#FAILURES[@]} run(s) failed: ${FAILURES[*]}" >&2
+    exit 1
+fi

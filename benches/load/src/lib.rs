@@ -35,8 +35,8 @@ pub const PRODUCE_PATH: &str = "/produce";
 /// the time it stays stuck. The channel drops a message once every receiver
 /// has taken it, so while all read it holds only the few in flight; once one
 /// receiver stops, it fills up to this many messages (shared, not per
-/// receiver). The load generator keeps 2 messages in flight by default, so
-/// receivers that read never come near this.
+/// receiver). The load generator keeps at most 8 messages in flight by
+/// default, so receivers that read never come near this.
 pub const FANOUT_CAPACITY: usize = 16;
 
 /// sockudo-ws settings for both of its servers: its defaults, except that the

@@ -11,10 +11,17 @@
 //! RECEIVERS connections to `/` read and count whole messages; then one
 //! connection to `/produce` sends binary messages of SIZE bytes (at least 8:
 //! the first 8 carry a sequence number, little-endian). The producer keeps
-//! at most W (default 2) messages in flight: it sends message k only once
-//! every reading receiver has received some message numbered k − W or later,
-//! so the server is kept busy without being flooded, and a server that drops
-//! a message for some receiver does not stall the run (a later one counts).
+//! at most W messages in flight: it sends message k only once every reading
+//! receiver has received some message numbered k − W or later, so the server
+//! is kept busy without being flooded, and a server that drops a message for
+//! some receiver does not stall the run (a later one counts). By default W
+//! is 32 KiB ÷ SIZE, between 2 and 8 (8 for 1 KiB, 2 from 16 KiB up): with
+//! one or two in flight a server that writes everything pending at once
+//! (uWS) and the load generator take turns rather than overlap, and many
+//! large ones in flight across thousands of receivers would run the kernel
+//! into its TCP memory limits. The Rust servers' channels hold
+//! `FANOUT_CAPACITY` (16) messages, so a receiver that reads is never more
+//! than W behind and never skipped.
 //! Should a wait last longer than `--window-timeout` (1 s) the producer
 //! sends anyway and counts it (`window_timeouts`).
 //!
@@ -412,7 +419,7 @@ fn parse() -> Result<Args, String> {
         stall_max: 30.0,
         stall_rcvbuf: 256 << 10,
         stall_every: 10,
-        window: 2,
+        window: 0,
         window_timeout: 1.0,
         pid: None,
     };
@@ -433,7 +440,10 @@ fn parse() -> Result<Args, String> {
             _ => return Err(usage.into()),
         }
     }
-    if args.size < 8 || args.receivers == 0 || args.window == 0 || args.stall_every == 0 {
+    if args.window == 0 {
+        args.window = (32768 / args.size.max(1)).clamp(2, 8) as u64;
+    }
+    if args.size < 8 || args.receivers == 0 || args.stall_every == 0 {
         return Err(format!("{usage}\n(SIZE >= 8, RECEIVERS, W and N >= 1)"));
     }
     Ok(args)

@@ -9,12 +9,12 @@
 //! Here: a `tokio::sync::broadcast` channel of `Bytes` (refcounted, so the
 //! payload exists once however many receivers there are) and one task per
 //! receiver that `send`s each message on its `WebSocketStream` (the adapter
-//! queues a payload by reference behind its header). Slow receivers: a task
-//! stuck on a full socket waits in `send` with at most one message queued
-//! (plus the adapter's 128 KiB write high-water mark); once it is more than
-//! `FANOUT_CAPACITY` messages behind, it skips ahead and loses the ones in
-//! between (`RecvError::Lagged`). Memory stays bounded whatever the receiver
-//! does.
+//! queues a payload of 4 KiB or more by reference behind its header, and
+//! copies smaller ones). Slow receivers: a task stuck on a full socket waits
+//! in `send` (which flushes) with that one message queued; once it is more
+//! than `FANOUT_CAPACITY` messages behind, it skips ahead and loses the ones
+//! in between (`RecvError::Lagged`). Memory stays bounded whatever the
+//! receiver does.
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};

@@ -2,7 +2,7 @@
 //! `ServerBuilder::accept` hands back the request, hence the path; the
 //! producer's data messages go into a `tokio::sync::broadcast` channel of
 //! `Bytes`, and one task per receiver `send`s each as a binary message (the
-//! payload is shared, not copied). Slow receivers: the task waits in `send`
+//! shared payload is written by reference, vectored). Slow receivers: the task waits in `send`
 //! (which flushes) with one message queued; more than `FANOUT_CAPACITY`
 //! messages behind, it skips ahead (`RecvError::Lagged`) and loses the ones
 //! in between.
