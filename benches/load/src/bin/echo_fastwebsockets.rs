@@ -36,7 +36,10 @@ fn main() -> std::io::Result<()> {
     let addr = rfc6455_load::addr();
     rfc6455_load::run(async move {
         let listener = TcpListener::bind(&addr).await?;
-        println!("echo_fastwebsockets listening on {}", listener.local_addr()?);
+        println!(
+            "echo_fastwebsockets listening on {}",
+            listener.local_addr()?
+        );
         loop {
             let (tcp, _) = listener.accept().await?;
             let _ = tcp.set_nodelay(true);

@@ -24,7 +24,10 @@ fn main() -> std::io::Result<()> {
     let addr = rfc6455_load::addr();
     rfc6455_load::run(async move {
         let listener = TcpListener::bind(&addr).await?;
-        println!("echo_tokio_websockets listening on {}", listener.local_addr()?);
+        println!(
+            "echo_tokio_websockets listening on {}",
+            listener.local_addr()?
+        );
         loop {
             let (tcp, _) = listener.accept().await?;
             tokio::spawn(serve(tcp));

@@ -12,14 +12,9 @@ async fn serve(tcp: TcpStream) {
         return;
     };
     while let Some(Ok(message)) = ws.next().await {
-        match message {
-            Message::Text(_) | Message::Binary(_) => {
-                if ws.send(message).await.is_err() {
-                    return;
-                }
-            }
-            Message::Close(_) => return,
-            _ => {}
+        let data = matches!(message, Message::Text(_) | Message::Binary(_));
+        if message.is_close() || (data && ws.send(message).await.is_err()) {
+            return;
         }
     }
 }
