@@ -107,10 +107,12 @@ pub mod frame;
 pub mod mask;
 mod message;
 mod output;
+mod prepared;
 mod utf8;
 
 pub use connection::{Connection, Received, State, Stats, Timestamp};
 pub use message::{DataKind, Event, Fragment, Message};
+pub use prepared::PreparedMessage;
 pub use utf8::Utf8Validator;
 
 #[cfg(feature = "std")]

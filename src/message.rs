@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::close::CloseFrame;
+use crate::close::{CloseCode, CloseFrame};
 use crate::text::Utf8Bytes;
 
 /// The type of a data message (§5.6).
@@ -91,6 +91,21 @@ impl Message {
     /// A binary message.
     pub fn binary(data: impl Into<Bytes>) -> Message {
         Message::Binary(data.into())
+    }
+
+    /// A close frame with `code` and `reason` (§5.5.1), for a `Sink` of
+    /// messages. The code must be one that may be sent (1000-1003,
+    /// 1007-1014, 3000-4999) and the reason at most 123 bytes, or sending
+    /// it fails with [`Error::InvalidCloseToSend`](crate::Error::InvalidCloseToSend).
+    ///
+    /// ```
+    /// let kicked = rfc6455::Message::close(4002, "kicked");
+    /// ```
+    pub fn close(code: impl Into<CloseCode>, reason: impl Into<Utf8Bytes>) -> Message {
+        Message::Close(Some(CloseFrame {
+            code: code.into(),
+            reason: reason.into(),
+        }))
     }
 
     /// Whether this is a text or binary message.

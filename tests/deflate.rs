@@ -674,3 +674,48 @@ fn tokio_loopback_negotiates_deflate() {
         server.await.unwrap();
     });
 }
+
+// ------------------------------------------------------ prepared messages
+
+/// Connections that compress every message from a fresh state
+/// (`server_no_context_takeover`) share one compressed frame of a
+/// [`PreparedMessage`](rfc6455::PreparedMessage); connections with context
+/// takeover compress it themselves. Every client inflates it.
+#[test]
+fn prepared_messages_share_compressed_frames_only_without_context_takeover() {
+    let text = r#"{"event":"frame","data":"aGVsbG8gd29ybGQ="}"#.repeat(50);
+    let message = rfc6455::PreparedMessage::text(text.as_str());
+    let mut shared = Vec::new();
+    for server_reset in [true, true, false, false] {
+        let server_ext = deflate(
+            DeflateConfig::new()
+                .server_no_context_takeover(server_reset)
+                .threshold(64),
+        );
+        let (mut client, mut server) =
+            pair(deflate(DeflateConfig::new()), server_ext, Config::default());
+        for _ in 0..2 {
+            server.send_prepared(&message).unwrap();
+            let chunks: Vec<Bytes> = std::iter::from_fn(|| server.pop_output()).collect();
+            let wire = chunks.concat();
+            assert_eq!(wire[0], 0xc1, "one final text frame with RSV1");
+            assert!(wire.len() < text.len() / 4, "compressed");
+            if server_reset {
+                shared.push(chunks[0].as_ptr());
+            } else {
+                assert!(
+                    chunks
+                        .iter()
+                        .all(|c| c.as_ptr() != message.frame().as_ptr())
+                );
+            }
+            let events = feed(&mut client, &wire, &[wire.len()]).unwrap();
+            assert_eq!(events, vec![Event::Text(text.as_str().into())]);
+        }
+    }
+    assert_eq!(shared.len(), 4);
+    assert!(
+        shared.iter().all(|p| *p == shared[0]),
+        "one compressed frame for every connection without context takeover"
+    );
+}

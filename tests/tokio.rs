@@ -485,13 +485,13 @@ async fn sending_waits_when_the_peer_does_not_read() {
 async fn split_halves_work_from_different_tasks() {
     let url = echo_server(Config::default()).await;
     let (ws, _) = connect(&url).await.unwrap();
-    let (mut sink, mut stream) = ws.split();
+    let (mut stream, mut sink) = ws.split();
     let writer = tokio::spawn(async move {
         for i in 0..1000u32 {
             sink.feed(Message::text(i.to_string())).await.unwrap();
         }
         sink.flush().await.unwrap();
-        sink.close().await.unwrap();
+        sink.close(rfc6455::CloseCode::NORMAL, "").await.unwrap();
     });
     let reader = tokio::spawn(async move {
         let mut next = 0u32;

@@ -85,7 +85,7 @@ async fn handle(
 async fn chat(room: Arc<Room>, ws: rfc6455::tokio::WebSocketStream<rfc6455::hyper::UpgradedIo>) {
     let id = room.next_id.fetch_add(1, Ordering::Relaxed);
     let mut heard = room.messages.subscribe();
-    let (mut sink, mut stream) = ws.split();
+    let (mut stream, mut sink) = ws.split();
     let _ = room.messages.send(format!("user{id} joined"));
     let forward = tokio::spawn(async move {
         loop {

@@ -14,6 +14,7 @@ use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode};
 use crate::mask::apply_mask;
 use crate::message::{DataKind, Message};
 use crate::output::ZERO_COPY_THRESHOLD;
+use crate::prepared::PreparedMessage;
 use crate::rng::MaskRng;
 use crate::text::Utf8Bytes;
 
@@ -53,6 +54,44 @@ impl Connection {
             return Ok(());
         }
         self.write_frame(opcode, true, 0, payload);
+        self.stats.messages_sent += 1;
+        Ok(())
+    }
+
+    /// Queues a message framed once for many connections (fan-out): on a
+    /// server, the [`PreparedMessage`]'s own bytes are queued by reference,
+    /// without a copy or re-framing; see [`PreparedMessage`] for clients
+    /// and for permessage-deflate.
+    ///
+    /// # Errors
+    /// As [`send_text`](Self::send_text).
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
+        self.check_can_send()?;
+        if self.outgoing.is_some() {
+            return Err(Error::FragmentOutOfOrder);
+        }
+        if self.role == Role::Client {
+            // Masked with this connection's own keys.
+            return self.send_data(message.opcode(), message.payload().clone());
+        }
+        #[cfg(feature = "deflate")]
+        if let Some(codec) = &self.deflate {
+            use crate::extension::deflate::codec::Prepared;
+            match codec.prepared(message.payload().len()) {
+                Prepared::Uncompressed => {}
+                Prepared::Shared { bits, level } => {
+                    if let Some(frame) = message.compressed_frame(bits, level) {
+                        self.out.push_shared(frame);
+                        self.stats.messages_sent += 1;
+                        return Ok(());
+                    }
+                }
+                Prepared::Own => {
+                    return self.send_data(message.opcode(), message.payload().clone());
+                }
+            }
+        }
+        self.out.push_shared(message.frame().clone());
         self.stats.messages_sent += 1;
         Ok(())
     }

@@ -22,11 +22,16 @@
 //!   released once written.
 
 mod handshake;
+mod split;
 mod stream;
 mod tls;
+mod try_send;
+mod wake;
 
 #[cfg(feature = "rustls")]
 pub use handshake::connect_tls_with;
 pub use handshake::{accept, accept_with, client, connect, connect_with};
-pub use stream::{WebSocketStream, WsSink, WsStream};
+pub use split::{Reader, Writer};
+pub use stream::WebSocketStream;
 pub use tls::{ClientStream, MaybeTlsStream};
+pub use try_send::{Broadcast, TrySendError, broadcast};

@@ -5,14 +5,12 @@ use core::pin::Pin;
 use core::task::{Context, Poll, Waker, ready};
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::Wake;
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use futures_core::Stream;
 use futures_sink::Sink;
 use futures_util::StreamExt;
-use futures_util::stream::{SplitSink, SplitStream};
 use std::boxed::Box;
 use std::string::String;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -21,17 +19,16 @@ use tokio::time::{Instant, Sleep};
 use crate::close::CloseCode;
 use crate::connection::{Connection, Received, State, Timestamp};
 use crate::message::Message;
+use crate::prepared::PreparedMessage;
 use crate::stream_error::StreamError;
+
+use super::try_send::TrySendError;
+use super::wake::{Side, Wakers};
 
 /// Size of the stack buffer an idle read lands in.
 const IDLE_READ: usize = 4096;
 /// Most slices handed to one vectored write.
 const MAX_SLICES: usize = 16;
-
-/// The sending half of a split [`WebSocketStream`].
-pub type WsSink<S> = SplitSink<WebSocketStream<S>, Message>;
-/// The receiving half of a split [`WebSocketStream`].
-pub type WsStream<S> = SplitStream<WebSocketStream<S>>;
 
 /// A WebSocket over an async transport: a `Stream` of received messages and
 /// a `Sink` of messages to send.
@@ -54,7 +51,10 @@ pub struct WebSocketStream<S> {
     /// Where this connection's [`Timestamp`]s count from.
     origin: Instant,
     /// The timer at the connection's deadline, made on first need.
-    timer: Option<Box<Timer>>,
+    timer: Option<Pin<Box<Sleep>>>,
+    /// The tasks reading and sending (different ones once split), made
+    /// with the timer or by `split`.
+    wakers: Option<Arc<Wakers>>,
     /// The failure to report once the transport is closed.
     error: Option<StreamError>,
     eof: bool,
@@ -63,74 +63,6 @@ pub struct WebSocketStream<S> {
     /// The connection's `websocket` span (feature `tracing`).
     #[cfg(feature = "tracing")]
     span: tracing::Span,
-}
-
-/// Which side of the stream is polling.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Side {
-    /// `Stream::poll_next`.
-    Reading,
-    /// The `Sink` methods.
-    Sending,
-}
-
-/// The one timer, and the tasks it wakes: the one reading and the one
-/// sending, which are different tasks once the stream is split. Whichever
-/// task is woken acts on the deadline.
-struct Timer {
-    sleep: Pin<Box<Sleep>>,
-    wakers: Arc<Wakers>,
-    /// Wakes both of `wakers`.
-    both: Waker,
-}
-
-#[derive(Default)]
-struct Wakers {
-    reading: Mutex<Option<Waker>>,
-    sending: Mutex<Option<Waker>>,
-}
-
-impl Wakers {
-    fn slot(&self, side: Side) -> &Mutex<Option<Waker>> {
-        match side {
-            Side::Reading => &self.reading,
-            Side::Sending => &self.sending,
-        }
-    }
-
-    /// Remembers the task polling `side`.
-    fn set(&self, side: Side, waker: &Waker) {
-        let mut slot = self
-            .slot(side)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            *slot = Some(waker.clone());
-        }
-    }
-
-    /// Wakes the task polling `side`, if one waits.
-    fn wake_side(&self, side: Side) {
-        let waker = self
-            .slot(side)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-}
-
-impl Wake for Wakers {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.wake_side(Side::Reading);
-        self.wake_side(Side::Sending);
-    }
 }
 
 impl<S> core::fmt::Debug for WebSocketStream<S> {
@@ -161,6 +93,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             protocol,
             origin: Instant::now(),
             timer: None,
+            wakers: None,
             error: None,
             eof: false,
             done: false,
@@ -197,14 +130,90 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         &self.io
     }
 
-    /// Splits into a sending and a receiving half that can live in different
-    /// tasks. Deadlines and automatic replies are driven by the receiving
-    /// half: keep polling it.
-    pub fn split(self) -> (WsSink<S>, WsStream<S>)
-    where
-        S: Send,
-    {
-        StreamExt::split(self)
+    /// The core connection, for what this type does not wrap (such as
+    /// [`Connection::send_fragment`]); output queued this way is written
+    /// by the next poll.
+    pub fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// Splits into a [`Reader`](super::Reader) and a
+    /// [`Writer`](super::Writer) for different tasks. The reader drives the
+    /// connection (its deadlines, automatic replies, and writing what
+    /// non-waiting sends queued): keep polling it.
+    pub fn split(mut self) -> (super::Reader<S>, super::Writer<S>) {
+        self.wakers.get_or_insert_with(Arc::default);
+        super::split::new(self)
+    }
+
+    /// Bytes queued for the transport and not yet written.
+    pub fn pending_output(&self) -> usize {
+        self.conn.pending_output()
+    }
+
+    /// Queues `message` without waiting, or gives it back: when more than
+    /// [`Config::write_buffer_size`](crate::Config::write_buffer_size) bytes
+    /// are already queued ([`TrySendError::Full`]: a broadcaster skips a slow
+    /// receiver this way), or when the connection can no longer send
+    /// ([`TrySendError::Closed`]). The task polling the stream writes it.
+    ///
+    /// # Errors
+    /// As above; a message the core refuses (an invalid close code, say) is
+    /// [`TrySendError::Refused`].
+    pub fn try_send(&mut self, message: Message) -> Result<(), TrySendError<Message>> {
+        match self.try_queue() {
+            Err(closed) => Err(closed.with(message)),
+            Ok(()) => match self.conn.send(message.clone()) {
+                Ok(()) => {
+                    self.queued();
+                    Ok(())
+                }
+                Err(e) => Err(TrySendError::Refused(message, e)),
+            },
+        }
+    }
+
+    /// [`try_send`](Self::try_send) for a [`PreparedMessage`]: on a server,
+    /// the message's shared frame is queued without a copy.
+    ///
+    /// # Errors
+    /// As [`try_send`](Self::try_send).
+    pub fn try_send_prepared(&mut self, message: &PreparedMessage) -> Result<(), TrySendError<()>> {
+        self.try_queue().map_err(|e| e.with(()))?;
+        self.conn
+            .send_prepared(message)
+            .map_err(|e| TrySendError::Refused((), e))?;
+        self.queued();
+        Ok(())
+    }
+
+    /// Sends a [`PreparedMessage`], waiting while the output queue is over
+    /// its high-water mark, as the `Sink` does for a [`Message`].
+    ///
+    /// # Errors
+    /// As `Sink::send`.
+    pub async fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), StreamError> {
+        core::future::poll_fn(|cx| Pin::new(&mut *self).poll_ready(cx)).await?;
+        self.conn.send_prepared(message)?;
+        core::future::poll_fn(|cx| Pin::new(&mut *self).poll_flush(cx)).await
+    }
+
+    /// Whether a non-waiting send may queue now.
+    fn try_queue(&self) -> Result<(), TrySendError<()>> {
+        if self.send_error().is_some() || self.conn.state() != State::Open {
+            return Err(TrySendError::Closed(()));
+        }
+        if self.conn.pending_output() > self.conn.config().write_buffer_size {
+            return Err(TrySendError::Full(()));
+        }
+        Ok(())
+    }
+
+    /// Output was queued without a task to write it: wake the reading one.
+    fn queued(&self) {
+        if let Some(wakers) = &self.wakers {
+            wakers.wake_side(Side::Reading);
+        }
     }
 
     /// Closes gracefully: sends a close frame with `code` and `reason`, then
@@ -243,20 +252,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                 continue;
             }
             let at = self.origin + deadline.as_duration();
-            let timer = self.timer.get_or_insert_with(|| {
-                let wakers = Arc::new(Wakers::default());
-                Box::new(Timer {
-                    sleep: Box::pin(tokio::time::sleep_until(at)),
-                    both: Waker::from(Arc::clone(&wakers)),
-                    wakers,
-                })
-            });
-            if timer.sleep.deadline() != at {
-                timer.sleep.as_mut().reset(at);
+            let sleep = self
+                .timer
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+            if sleep.deadline() != at {
+                sleep.as_mut().reset(at);
             }
-            timer.wakers.set(side, cx.waker());
-            let mut both = Context::from_waker(&timer.both);
-            if timer.sleep.as_mut().poll(&mut both).is_pending() {
+            let wakers = self.wakers.get_or_insert_with(Arc::default);
+            wakers.set(side, cx.waker());
+            // The timer wakes both sides: either may act on the deadline.
+            let both = Waker::from(Arc::clone(wakers));
+            if sleep
+                .as_mut()
+                .poll(&mut Context::from_waker(&both))
+                .is_pending()
+            {
                 break;
             }
             // The timer does not fire early; trust it over a coarse clock.
@@ -269,8 +279,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                 Side::Reading => Side::Sending,
                 Side::Sending => Side::Reading,
             };
-            if let Some(timer) = &self.timer {
-                timer.wakers.wake_side(other);
+            if let Some(wakers) = &self.wakers {
+                wakers.wake_side(other);
             }
         }
         acted
@@ -365,12 +375,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         Poll::Ready(())
     }
 
-    /// One turn of the driver contract (see [`Connection`]): bytes in,
-    /// time, output, closing, reading.
+    /// [`poll_turn`](Self::poll_turn), remembering the task if it waits
+    /// (a split writer's non-waiting sends wake it to write).
     fn poll_next_message(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message, StreamError>>> {
+        let result = self.poll_turn(cx);
+        if result.is_pending() {
+            if let Some(wakers) = &self.wakers {
+                wakers.set(Side::Reading, cx.waker());
+            }
+        }
+        result
+    }
+
+    /// One turn of the driver contract (see [`Connection`]): bytes in,
+    /// time, output, closing, reading.
+    fn poll_turn(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, StreamError>>> {
         loop {
             if self.done {
                 return Poll::Ready(None);
@@ -411,9 +433,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             if self.conn.should_close_transport() {
                 ready!(self.poll_shutdown(cx));
                 self.done = true;
-                if let Some(timer) = &self.timer {
+                if let Some(wakers) = &self.wakers {
                     // A send waiting on the transport learns it is gone.
-                    timer.wakers.wake_side(Side::Sending);
+                    wakers.wake_side(Side::Sending);
                 }
                 self.read_buf = BytesMut::new();
                 let error = self.error.take();
@@ -451,6 +473,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         }
     }
 
+    /// Remembers the task waiting to send, where another task reads.
+    fn waiting_to_send(&self, cx: &Context<'_>) {
+        if let Some(wakers) = &self.wakers {
+            wakers.set(Side::Sending, cx.waker());
+        }
+    }
+
     /// The error a send gets on a connection that can no longer send.
     fn send_error(&self) -> Option<StreamError> {
         if let Some(e) = self.conn.failure() {
@@ -483,6 +512,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
         while this.conn.pending_output() >= this.conn.config().write_buffer_size {
             let before = this.conn.pending_output();
             if this.poll_write_or_fail(cx).is_pending() && this.conn.pending_output() == before {
+                this.waiting_to_send(cx);
                 return Poll::Pending;
             }
         }
@@ -515,7 +545,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
         let this = self.get_mut();
         this.poll_deadline(cx, Side::Sending);
-        ready!(this.poll_write_or_fail(cx));
+        if this.poll_write_or_fail(cx).is_pending() {
+            this.waiting_to_send(cx);
+            return Poll::Pending;
+        }
         if let Some(e) = this.send_error() {
             return Poll::Ready(Err(e));
         }

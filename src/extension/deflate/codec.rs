@@ -31,6 +31,59 @@ pub(crate) const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// Smallest growth of the inflate output buffer.
 pub(crate) const MIN_CHUNK: usize = 4 << 10;
 
+/// How a connection sends a [`PreparedMessage`](crate::PreparedMessage).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Prepared {
+    /// As it is (too short to compress, or an 8-bit window).
+    Uncompressed,
+    /// Compressed from a fresh state with this window and level: the same
+    /// bytes for every such connection.
+    Shared { bits: u8, level: u32 },
+    /// Compressed by this connection's own compressor (context takeover).
+    Own,
+}
+
+/// Deflates `input` with a sync flush, removing the tail at the end of a
+/// message (§7.2.1).
+fn deflate_sync(c: &mut Compress, mut input: &[u8], fin: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len() / 2 + 64);
+    loop {
+        if out.capacity() - out.len() < 32 {
+            out.reserve(out.capacity().max(64));
+        }
+        let before = c.total_in();
+        // A compressor that was set up correctly fails on no input.
+        let status = c.compress_vec(input, &mut out, FlushCompress::Sync);
+        debug_assert!(status.is_ok());
+        input = &input[(c.total_in() - before) as usize..];
+        // Room left in the output: the flush is complete (zlib's rule).
+        if input.is_empty() && out.len() < out.capacity() {
+            break;
+        }
+        if status.is_err() {
+            break;
+        }
+    }
+    if fin {
+        debug_assert!(out.ends_with(&TAIL));
+        if out.ends_with(&TAIL) {
+            out.truncate(out.len() - TAIL.len());
+        }
+    }
+    out
+}
+
+/// One whole message compressed from a fresh state (no context takeover),
+/// or `None` if that does not make it smaller.
+pub(crate) fn compress_fresh(data: &[u8], bits: u8, level: u32) -> Option<Bytes> {
+    if data.is_empty() {
+        return None;
+    }
+    let mut c = Compress::new_with_window_bits(Compression::new(level), false, bits);
+    let out = deflate_sync(&mut c, data, true);
+    (out.len() < data.len()).then(|| Bytes::from(out))
+}
+
 /// One connection's permessage-deflate state.
 pub(crate) struct DeflateCodec {
     level: u32,
@@ -131,9 +184,24 @@ impl DeflateCodec {
         self.send_bits >= 9 && len >= self.threshold
     }
 
+    /// How this connection sends a prepared message of `len` bytes
+    /// ([`PreparedMessage`](crate::PreparedMessage)).
+    pub(crate) fn prepared(&self, len: usize) -> Prepared {
+        if !self.should_compress(len) {
+            Prepared::Uncompressed
+        } else if self.send_reset {
+            Prepared::Shared {
+                bits: self.send_bits,
+                level: self.level,
+            }
+        } else {
+            Prepared::Own
+        }
+    }
+
     /// Deflates `input` with a sync flush; at the end of a message removes
     /// the tail, and drops the compressor without context takeover.
-    fn compress(&mut self, mut input: &[u8], fin: bool) -> Bytes {
+    fn compress(&mut self, input: &[u8], fin: bool) -> Bytes {
         if input.is_empty() {
             // zlib emits nothing for a repeated flush; an empty stored block
             // without its `00 00 ff ff` ends the message the same way.
@@ -150,32 +218,9 @@ impl DeflateCodec {
         let c = self.compressor.get_or_insert_with(|| {
             Compress::new_with_window_bits(Compression::new(level), false, bits)
         });
-        let mut out = Vec::with_capacity(input.len() / 2 + 64);
-        loop {
-            if out.capacity() - out.len() < 32 {
-                out.reserve(out.capacity().max(64));
-            }
-            let before = c.total_in();
-            // A compressor that was set up correctly fails on no input.
-            let status = c.compress_vec(input, &mut out, FlushCompress::Sync);
-            debug_assert!(status.is_ok());
-            input = &input[(c.total_in() - before) as usize..];
-            // Room left in the output: the flush is complete (zlib's rule).
-            if input.is_empty() && out.len() < out.capacity() {
-                break;
-            }
-            if status.is_err() {
-                break;
-            }
-        }
-        if fin {
-            debug_assert!(out.ends_with(&TAIL));
-            if out.ends_with(&TAIL) {
-                out.truncate(out.len() - TAIL.len());
-            }
-            if self.send_reset {
-                self.compressor = None;
-            }
+        let out = deflate_sync(c, input, fin);
+        if fin && self.send_reset {
+            self.compressor = None;
         }
         Bytes::from(out)
     }

@@ -1,66 +1,57 @@
-//! rfc6455 fan-out server, written against the crate's current public API
-//! (the tokio adapter; the crate has no broadcast API yet). Kept to this one
-//! file so it can be switched to a broadcast API in one place.
+//! rfc6455 fan-out server on the crate's broadcast path.
 //!
 //! Protocol (see `rfc6455_load::PRODUCE_PATH`): the connection to
 //! `/produce` is the producer, and each of its data messages goes to every
 //! other connection as a binary message.
 //!
-//! Here: a `tokio::sync::broadcast` channel of `Bytes` (refcounted, so the
-//! payload exists once however many receivers there are) and one task per
-//! receiver that `send`s each message on its `WebSocketStream` (the adapter
-//! queues a payload of 4 KiB or more by reference behind its header, and
-//! copies smaller ones). Slow receivers: a task stuck on a full socket waits
-//! in `send` (which flushes) with that one message queued; once it is more
-//! than `FANOUT_CAPACITY` messages behind, it skips ahead and loses the ones
-//! in between (`RecvError::Lagged`). Memory stays bounded whatever the
-//! receiver does.
+//! Here: each producer message becomes one `PreparedMessage` (framed once;
+//! every receiver queues the same bytes, no copy), handed to every
+//! receiver's `Writer` with `rfc6455::tokio::broadcast`, which never waits:
+//! a receiver whose output queue is over its high-water mark
+//! (`Config::write_buffer_size`, 128 KiB) misses the message, so a receiver
+//! that stopped reading costs at most that much memory. Each receiver's
+//! `Reader` task drives its connection (writes what was queued, answers
+//! pings, sees the close).
 
-use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
-use rfc6455::Message;
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt;
 use rfc6455::handshake::Accept;
-use rfc6455::tokio::Options;
-use rfc6455_load::{FANOUT_CAPACITY, PRODUCE_PATH};
+use rfc6455::tokio::{Writer, broadcast};
+use rfc6455::{Config, Message, PreparedMessage};
+use rfc6455_load::PRODUCE_PATH;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::broadcast::{self, error::RecvError};
 
-async fn serve(tcp: TcpStream, hub: broadcast::Sender<Bytes>) {
-    // Subscribed before the handshake, so that nothing published after this
-    // receiver's 101 can be missed.
-    let mut rx = hub.subscribe();
+/// The receivers, by connection number.
+type Receivers = Arc<Mutex<Vec<(u64, Writer<TcpStream>)>>>;
+
+async fn serve(tcp: TcpStream, id: u64, receivers: Receivers) {
     let mut path = String::new();
-    let accept = |request: &rfc6455::handshake::Request| {
+    let accepted = rfc6455::tokio::accept_with(tcp, Config::default(), |request| {
         path = request.path().to_owned();
         Ok(Accept::new())
-    };
-    let Ok(mut ws) = rfc6455::tokio::accept_with(tcp, Options::default(), accept).await else {
+    });
+    let Ok(ws) = accepted.await else {
         return;
     };
+    let (mut reader, writer) = ws.split();
     if path == PRODUCE_PATH {
-        drop(rx);
-        while let Some(Ok(message)) = ws.next().await {
-            match message {
-                // No receivers yet is not an error for the producer.
-                Message::Binary(payload) => drop(hub.send(payload)),
-                Message::Text(text) => drop(hub.send(Bytes::from(text))),
+        drop(writer);
+        while let Some(Ok(message)) = reader.next().await {
+            let prepared = match message {
+                Message::Binary(payload) => PreparedMessage::binary(payload),
+                Message::Text(text) => PreparedMessage::binary(text.into_bytes()),
                 Message::Close(_) => return,
-                _ => {}
-            }
+                _ => continue,
+            };
+            let receivers = receivers.lock().unwrap();
+            broadcast(&prepared, receivers.iter().map(|(_, w)| w));
         }
         return;
     }
-    loop {
-        match rx.recv().await {
-            Ok(payload) => {
-                if ws.send(Message::Binary(payload)).await.is_err() {
-                    return;
-                }
-            }
-            Err(RecvError::Lagged(_)) => continue,
-            Err(RecvError::Closed) => return,
-        }
-    }
+    receivers.lock().unwrap().push((id, writer));
+    while let Some(Ok(_)) = reader.next().await {}
+    receivers.lock().unwrap().retain(|(other, _)| *other != id);
 }
 
 fn main() -> std::io::Result<()> {
@@ -68,11 +59,12 @@ fn main() -> std::io::Result<()> {
     rfc6455_load::run(async move {
         let listener = TcpListener::bind(&addr).await?;
         println!("fanout_rfc6455 listening on {}", listener.local_addr()?);
-        let hub = broadcast::channel(FANOUT_CAPACITY).0;
-        loop {
+        let receivers = Receivers::default();
+        for id in 0.. {
             let (tcp, _) = listener.accept().await?;
             let _ = tcp.set_nodelay(true);
-            tokio::spawn(serve(tcp, hub.clone()));
+            tokio::spawn(serve(tcp, id, Arc::clone(&receivers)));
         }
+        Ok(())
     })
 }
