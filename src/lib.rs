@@ -116,6 +116,10 @@ pub use prepared::PreparedMessage;
 pub use utf8::Utf8Validator;
 
 #[cfg(feature = "std")]
+mod reconnect;
+#[cfg(feature = "std")]
+pub use reconnect::{Backoff, Disconnect};
+#[cfg(feature = "std")]
 mod stream_error;
 #[cfg(feature = "std")]
 pub use stream_error::StreamError;

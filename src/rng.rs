@@ -52,7 +52,7 @@ pub(crate) fn nonce(seed: Option<[u8; 32]>) -> Option<[u8; 16]> {
 /// If the operating system has no randomness to give, which no supported
 /// platform does after boot; a WebSocket client cannot work safely without it.
 #[cfg(feature = "std")]
-fn os_seed() -> Option<[u8; 32]> {
+pub(crate) fn os_seed() -> Option<[u8; 32]> {
     use rand_chacha::rand_core::TryRngCore;
     let mut seed = [0u8; 32];
     rand_chacha::rand_core::OsRng
@@ -63,7 +63,7 @@ fn os_seed() -> Option<[u8; 32]> {
 
 /// Without `std` there is no operating system to ask.
 #[cfg(not(feature = "std"))]
-fn os_seed() -> Option<[u8; 32]> {
+pub(crate) fn os_seed() -> Option<[u8; 32]> {
     None
 }
 

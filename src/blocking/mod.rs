@@ -73,11 +73,13 @@
 
 mod handshake;
 mod io;
+mod reconnect;
 mod socket;
 mod split;
 mod transport;
 
 pub use handshake::{accept, accept_with, client, connect, connect_with};
+pub use reconnect::Reconnect;
 pub use socket::WebSocket;
 pub use split::{Reader, Writer};
 pub use transport::Transport;

@@ -22,6 +22,7 @@
 //!   released once written.
 
 mod handshake;
+mod reconnect;
 mod split;
 mod stream;
 mod tls;
@@ -31,6 +32,7 @@ mod wake;
 #[cfg(feature = "rustls")]
 pub use handshake::connect_tls_with;
 pub use handshake::{accept, accept_with, client, connect, connect_with};
+pub use reconnect::Reconnect;
 pub use split::{Reader, Writer};
 pub use stream::WebSocketStream;
 pub use tls::{ClientStream, MaybeTlsStream};

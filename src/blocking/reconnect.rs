@@ -1,0 +1,109 @@
+//! [`Reconnect`]: the blocking reconnecting client, with the same
+//! decisions and backoff as the tokio one ([`crate::Disconnect`],
+//! [`crate::Backoff`]).
+
+use std::net::TcpStream;
+use std::sync::Arc;
+
+use super::handshake::connect_with;
+use super::socket::WebSocket;
+use crate::handshake::{ClientRequest, Response};
+use crate::reconnect::Policy;
+use crate::{Backoff, Config, Disconnect};
+
+/// A reconnecting `ws://` client: see
+/// [`tokio::Reconnect`](crate::tokio::Reconnect), of which this is the
+/// blocking twin (waits are `thread::sleep`s).
+///
+/// ```no_run
+/// use rfc6455::handshake::ClientRequest;
+/// use rfc6455::{Config, Disconnect};
+///
+/// let request = ClientRequest::new("ws://127.0.0.1:9002/api/ws").unwrap();
+/// let mut client = rfc6455::blocking::Reconnect::new(request, Config::default());
+/// let (mut ws, _) = client.connect()?;
+/// loop {
+///     while let Ok(message) = ws.read() {
+///         println!("{message:?}");
+///     }
+///     (ws, _) = client.reconnect(ws)?;
+/// }
+/// # Ok::<(), Disconnect>(())
+/// ```
+#[derive(Debug)]
+pub struct Reconnect {
+    request: ClientRequest,
+    config: Config,
+    policy: Policy,
+}
+
+impl Reconnect {
+    /// Connects with `request` and `config`, with the default [`Backoff`]
+    /// and the default decision ([`Disconnect::is_retryable`]).
+    pub fn new(request: ClientRequest, config: Config) -> Self {
+        Reconnect {
+            policy: Policy::new(config.random_seed),
+            request,
+            config,
+        }
+    }
+
+    /// Sets the waits between attempts.
+    #[must_use]
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.policy.backoff = backoff;
+        self
+    }
+
+    /// Sets which disconnections are final, as
+    /// [`tokio::Reconnect::give_up_when`](crate::tokio::Reconnect::give_up_when).
+    #[must_use]
+    pub fn give_up_when(
+        mut self,
+        give_up: impl Fn(&Disconnect) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.policy.give_up_when(Arc::new(give_up));
+        self
+    }
+
+    /// Connects, waiting and trying again while connecting fails in a way
+    /// worth retrying.
+    ///
+    /// # Errors
+    /// The final [`Disconnect::Connect`].
+    pub fn connect(&mut self) -> Result<(WebSocket<TcpStream>, Response), Disconnect> {
+        loop {
+            match connect_with(self.request.clone(), self.config.clone()) {
+                Ok(connected) => {
+                    self.policy.connected();
+                    return Ok(connected);
+                }
+                Err(e) => {
+                    let d = Disconnect::Connect(e);
+                    if !self.policy.retry(&d) {
+                        return Err(d);
+                    }
+                    std::thread::sleep(self.policy.next_delay());
+                }
+            }
+        }
+    }
+
+    /// Hands back a connection whose session is over: if how it ended is
+    /// worth a retry, waits the backoff and connects again.
+    ///
+    /// # Errors
+    /// How it ended, if that is final, or a final failure to connect.
+    pub fn reconnect(
+        &mut self,
+        ended: WebSocket<TcpStream>,
+    ) -> Result<(WebSocket<TcpStream>, Response), Disconnect> {
+        let d = Disconnect::of(ended.connection());
+        drop(ended);
+        if !self.policy.retry(&d) {
+            return Err(d);
+        }
+        std::thread::sleep(self.policy.next_delay());
+        self.connect()
+    }
+}
