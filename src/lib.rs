@@ -82,6 +82,7 @@
 //!
 //! Without `std` the core builds as `#![no_std]` with `alloc`.
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 

@@ -65,8 +65,10 @@ impl Negotiated {
 #[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExtensionConfig {
+    /// The permessage-deflate settings, if it is supported (feature
+    /// `deflate`).
     #[cfg(feature = "deflate")]
-    deflate: Option<DeflateConfig>,
+    pub deflate: Option<DeflateConfig>,
 }
 
 impl ExtensionConfig {
@@ -82,12 +84,6 @@ impl ExtensionConfig {
     pub fn deflate(mut self, config: DeflateConfig) -> Self {
         self.deflate = Some(config);
         self
-    }
-
-    /// The permessage-deflate settings, if it is supported.
-    #[cfg(feature = "deflate")]
-    pub fn get_deflate(&self) -> Option<&DeflateConfig> {
-        self.deflate.as_ref()
     }
 
     /// The `Sec-WebSocket-Extensions` value a client sends, or `None` to send
