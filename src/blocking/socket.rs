@@ -197,7 +197,7 @@ impl<S: Transport> WebSocket<S> {
     /// As [`send`](Self::send).
     pub fn write(&mut self, message: Message) -> Result<(), StreamError> {
         self.conn.send(message)?;
-        if self.conn.pending_output() > self.conn.config().write_buffer_size {
+        if self.conn.output_is_full() {
             self.flush()?;
         }
         Ok(())

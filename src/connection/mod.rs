@@ -27,7 +27,7 @@
 use bytes::Bytes;
 
 use crate::close::CloseFrame;
-use crate::config::{Config, Role};
+use crate::config::{Config, Keepalive, Role};
 use crate::error::Error;
 use crate::extension::Negotiated;
 use crate::frame::OpCode;
@@ -96,7 +96,7 @@ use receive::{Incoming, PartialFrame};
 /// output; write it as in step 3.
 pub struct Connection {
     role: Role,
-    config: Config,
+    config: Settings,
     extensions: Negotiated,
     state: State,
     failure: Option<Error>,
@@ -110,9 +110,10 @@ pub struct Connection {
     out: Output,
     rng: Option<MaskRng>,
     timers: time::Timers,
-    stats: Stats,
-    /// The peer's close frame, once it came.
-    peer_close: Option<Option<CloseFrame>>,
+    stats: stats::Counters,
+    /// The peer's close frame, once it came (boxed: most connections never
+    /// get to hold one, and all of them carry this field).
+    peer_close: Option<alloc::boxed::Box<Option<CloseFrame>>>,
     /// permessage-deflate state, when negotiated.
     #[cfg(feature = "deflate")]
     pub(crate) deflate: Option<crate::extension::deflate::codec::DeflateCodec>,
@@ -153,7 +154,7 @@ impl Connection {
                 .deflate
                 .as_ref()
                 .map(|agreed| crate::extension::deflate::codec::DeflateCodec::new(role, agreed)),
-            config,
+            config: Settings::from(&config),
             extensions,
             state: State::Open,
             failure: None,
@@ -164,7 +165,7 @@ impl Connection {
             out: Output::default(),
             rng,
             timers: time::Timers::default(),
-            stats: Stats::default(),
+            stats: stats::Counters::default(),
             peer_close: None,
         }
     }
@@ -182,9 +183,17 @@ impl Connection {
         self.role
     }
 
-    /// The settings in force.
-    pub fn config(&self) -> &Config {
-        &self.config
+    /// Whether more than [`Config::write_buffer_size`] bytes are queued:
+    /// the high-water mark past which an adapter stops taking messages (a
+    /// send waits, a non-waiting send refuses) and stops reading while the
+    /// transport does not take the output.
+    pub fn output_is_full(&self) -> bool {
+        self.out.len() > self.config.write_buffer_size
+    }
+
+    /// [`Config::close_timeout`] in force.
+    pub fn close_timeout(&self) -> core::time::Duration {
+        self.config.close_timeout
     }
 
     /// The negotiated extensions.
@@ -205,15 +214,12 @@ impl Connection {
     /// The peer's close frame: `None` until it came, then `Some(None)` for
     /// a close frame without a status code, or `Some(Some(frame))`.
     pub fn peer_close(&self) -> Option<Option<&CloseFrame>> {
-        self.peer_close.as_ref().map(Option::as_ref)
+        self.peer_close.as_deref().map(Option::as_ref)
     }
 
     /// Counters of what went through the connection.
     pub fn stats(&self) -> Stats {
-        Stats {
-            latency: self.latency(),
-            ..self.stats
-        }
+        self.stats.with_latency(self.latency())
     }
 
     /// Moves to `state`; leaving `Open` starts the close deadline.
@@ -274,6 +280,33 @@ impl Connection {
         if self.state != State::Closed {
             self.set_state(State::Closed);
             self.failure.get_or_insert(Error::AbnormalClosure);
+        }
+    }
+}
+
+/// What a connection keeps of its [`Config`]: the settings it enforces
+/// (the handshake's are the handshake's).
+#[derive(Clone, Copy, Debug)]
+struct Settings {
+    max_frame_size: usize,
+    max_message_size: usize,
+    write_buffer_size: usize,
+    close_timeout: core::time::Duration,
+    keepalive: Option<Keepalive>,
+    idle_timeout: Option<core::time::Duration>,
+    fragments: bool,
+}
+
+impl From<&Config> for Settings {
+    fn from(c: &Config) -> Self {
+        Settings {
+            max_frame_size: c.max_frame_size,
+            max_message_size: c.max_message_size,
+            write_buffer_size: c.write_buffer_size,
+            close_timeout: c.close_timeout,
+            keepalive: c.keepalive,
+            idle_timeout: c.idle_timeout,
+            fragments: c.fragments,
         }
     }
 }

@@ -287,7 +287,7 @@ impl Connection {
                     self.write_frame(OpCode::Close, true, 0, echo.freeze());
                 }
                 self.set_state(State::Closed);
-                self.peer_close = Some(frame.clone());
+                self.peer_close = Some(alloc::boxed::Box::new(frame.clone()));
                 Ok(Step::Event(Event::Close(frame)))
             }
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {

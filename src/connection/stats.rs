@@ -23,3 +23,24 @@ pub struct Stats {
     /// The round trip of the latest answered keepalive ping.
     pub latency: Option<Duration>,
 }
+
+/// The counters a connection keeps (the latency is the timers').
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Counters {
+    pub(super) messages_received: u64,
+    pub(super) messages_sent: u64,
+    pub(super) bytes_received: u64,
+    pub(super) bytes_sent: u64,
+}
+
+impl Counters {
+    pub(super) fn with_latency(self, latency: Option<Duration>) -> Stats {
+        Stats {
+            messages_received: self.messages_received,
+            messages_sent: self.messages_sent,
+            bytes_received: self.bytes_received,
+            bytes_sent: self.bytes_sent,
+            latency,
+        }
+    }
+}

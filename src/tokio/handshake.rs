@@ -3,6 +3,7 @@
 
 use bytes::BytesMut;
 use std::borrow::ToOwned;
+use std::boxed::Box;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -69,15 +70,19 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
 {
+    // The handshake's state (parser, request, timer) lives on the heap
+    // while it runs: a task awaiting this future then holds a pointer, not
+    // that state, for the whole life of its connection (tokio sizes a task
+    // by the largest state of its future).
     #[cfg(feature = "tracing")]
-    return crate::trace::handshake(
+    return Box::pin(crate::trace::handshake(
         crate::trace::connection_span(Role::Server),
         accept_inner(io, config, decide),
         |ws| ws,
-    )
+    ))
     .await;
     #[cfg(not(feature = "tracing"))]
-    accept_inner(io, config, decide).await
+    Box::pin(accept_inner(io, config, decide)).await
 }
 
 async fn accept_inner<S, F>(
@@ -264,15 +269,16 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
     request: ClientRequest,
     config: Config,
 ) -> Result<(WebSocketStream<S>, Response), StreamError> {
+    // Boxed for the reason given in `accept_with`.
     #[cfg(feature = "tracing")]
-    return crate::trace::handshake(
+    return Box::pin(crate::trace::handshake(
         crate::trace::connection_span(Role::Client),
         client_inner(io, request, config),
         |(ws, _)| ws,
-    )
+    ))
     .await;
     #[cfg(not(feature = "tracing"))]
-    client_inner(io, request, config).await
+    Box::pin(client_inner(io, request, config)).await
 }
 
 async fn client_inner<S: AsyncRead + AsyncWrite + Unpin>(

@@ -47,7 +47,7 @@ pub struct WebSocketStream<S> {
     io: S,
     conn: Connection,
     read_buf: BytesMut,
-    protocol: Option<String>,
+    protocol: Option<Box<str>>,
     /// Where this connection's [`Timestamp`]s count from.
     origin: Instant,
     /// The timer at the connection's deadline, made on first need.
@@ -55,8 +55,9 @@ pub struct WebSocketStream<S> {
     /// The tasks reading and sending (different ones once split), made
     /// with the timer or by `split`.
     wakers: Option<Arc<Wakers>>,
-    /// The failure to report once the transport is closed.
-    error: Option<StreamError>,
+    /// The failure to report once the transport is closed (boxed: rare,
+    /// and every connection carries the field).
+    error: Option<Box<StreamError>>,
     eof: bool,
     /// The transport is closed and the stream has ended.
     done: bool,
@@ -90,7 +91,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             io,
             conn,
             read_buf: leftover,
-            protocol,
+            protocol: protocol.map(String::into_boxed_str),
             origin: Instant::now(),
             timer: None,
             wakers: None,
@@ -203,7 +204,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         if self.send_error().is_some() || self.conn.state() != State::Open {
             return Err(TrySendError::Closed(()));
         }
-        if self.conn.pending_output() > self.conn.config().write_buffer_size {
+        if self.conn.output_is_full() {
             return Err(TrySendError::Full(()));
         }
         Ok(())
@@ -330,7 +331,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// The transport failed: the core drops what it cannot write.
     fn lost(&mut self, e: io::Error) {
         self.conn.transport_failed();
-        self.error.get_or_insert(StreamError::Io(e));
+        self.fail_with(StreamError::Io(e));
     }
 
     /// Reads more bytes into the read buffer; `Ok(0)` is end of stream.
@@ -422,7 +423,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                 }
                 Ok(Received::NeedMore | Received::Closed) => {}
                 Err(e) => {
-                    self.error.get_or_insert(e.into());
+                    self.fail_with(e.into());
                 }
             }
             if self.poll_deadline(cx, Side::Reading) {
@@ -438,7 +439,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                     wakers.wake_side(Side::Sending);
                 }
                 self.read_buf = BytesMut::new();
-                let error = self.error.take();
+                let error = self.error.take().map(|e| *e);
                 #[cfg(feature = "tracing")]
                 match &error {
                     Some(e) => crate::trace::failure(e),
@@ -449,9 +450,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             // A peer that sends but does not read gets no more reads while
             // the output is over the high-water mark (the deadline stays
             // armed).
-            if written.is_pending()
-                && self.conn.pending_output() > self.conn.config().write_buffer_size
-            {
+            if written.is_pending() && self.conn.output_is_full() {
                 return Poll::Pending;
             }
             if self.eof {
@@ -461,7 +460,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                 Ok(0) => {
                     self.eof = true;
                     if let Err(e) = self.conn.receive_eof() {
-                        self.error.get_or_insert(e.into());
+                        self.fail_with(e.into());
                     }
                 }
                 Ok(_) => {}
@@ -477,6 +476,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     fn waiting_to_send(&self, cx: &Context<'_>) {
         if let Some(wakers) = &self.wakers {
             wakers.set(Side::Sending, cx.waker());
+        }
+    }
+
+    /// Keeps the first failure, to report once the transport is closed.
+    fn fail_with(&mut self, e: StreamError) {
+        if self.error.is_none() {
+            self.error = Some(Box::new(e));
         }
     }
 
@@ -509,7 +515,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
         let this = self.get_mut();
         this.poll_deadline(cx, Side::Sending);
-        while this.conn.pending_output() >= this.conn.config().write_buffer_size {
+        while this.conn.output_is_full() {
             let before = this.conn.pending_output();
             if this.poll_write_or_fail(cx).is_pending() && this.conn.pending_output() == before {
                 this.waiting_to_send(cx);
