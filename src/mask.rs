@@ -3,15 +3,38 @@
 //! Masking XORs each payload byte with `key[i % 4]`. It runs over every byte a
 //! server receives, so it works a word at a time: the key is widened to a
 //! `u64` and the bulk of the buffer is processed in 32-byte blocks of four
-//! independent words, which the compiler turns into vector instructions. It is
-//! safe code; a benchmark (`benches/codec.rs`, `mask/*`) compares it with a
-//! plain `memcpy` of the same size.
+//! independent words, which the compiler turns into vector instructions. With
+//! `std` on x86-64, the same code is also compiled for AVX2 and chosen at run
+//! time where the CPU has it (32-byte vectors instead of SSE2's 16: half the
+//! instructions per byte). A benchmark (`benches/codec.rs`, `mask/*`) compares
+//! it with a plain `memcpy` of the same size.
 
 /// XORs `buf` in place with `key`, starting at position `offset` of the key
 /// cycle (the index of `buf[0]` within the frame payload). Masking twice with
 /// the same key and offset restores the input.
 #[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if buf.len() >= 128 && std::is_x86_feature_detected!("avx2") {
+        // SAFETY: `apply_mask_avx2` only needs the CPU to support AVX2, which
+        // was just checked (the answer is cached after the first call).
+        unsafe { apply_mask_avx2(buf, key, offset) };
+        return;
+    }
+    mask_words(buf, key, offset);
+}
+
+/// [`mask_words`] compiled with AVX2 enabled.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx2")]
+fn apply_mask_avx2(buf: &mut [u8], key: [u8; 4], offset: usize) {
+    mask_words(buf, key, offset);
+}
+
+/// The masking loop, in safe code the compiler vectorizes for the target
+/// features of its caller.
+#[inline(always)]
+fn mask_words(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate(key, offset);
     let key64 = u64::from_ne_bytes([
         key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],

@@ -252,24 +252,18 @@ impl Connection {
         };
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
+        if mask.is_none() && payload.len() >= ZERO_COPY_THRESHOLD {
+            self.out.push_frame(&head[..head_len], payload);
+            return;
+        }
         let tail = self.out.tail();
         tail.extend_from_slice(&head[..head_len]);
-        match mask {
-            Some(key) => {
-                let start = tail.len();
-                tail.extend_from_slice(&payload);
-                apply_mask(&mut tail[start..], key, 0);
-                self.out.grew(head_len + payload.len());
-            }
-            None if payload.len() >= ZERO_COPY_THRESHOLD => {
-                self.out.grew(head_len);
-                self.out.push_shared(payload);
-            }
-            None => {
-                tail.extend_from_slice(&payload);
-                self.out.grew(head_len + payload.len());
-            }
+        let start = tail.len();
+        tail.extend_from_slice(&payload);
+        if let Some(key) = mask {
+            apply_mask(&mut tail[start..], key, 0);
         }
+        self.out.grew(head_len + payload.len());
     }
 
     /// Bytes queued for the transport.

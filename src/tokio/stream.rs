@@ -25,8 +25,15 @@ use crate::stream_error::StreamError;
 use super::try_send::TrySendError;
 use super::wake::{Side, Wakers};
 
-/// Size of the stack buffer an idle read lands in.
-const IDLE_READ: usize = 4096;
+/// Size of the stack buffer an idle read lands in: a message of up to
+/// 64 KiB arrives in one read (one system call).
+const IDLE_READ: usize = 64 << 10;
+/// From this size of the last idle read on, idle reads go straight to the
+/// heap (see `poll_read_more`).
+const HEAP_READ_FROM: usize = 4 << 10;
+/// Room beyond the last idle read's size in a heap read buffer, for a
+/// somewhat larger message or the next frame's header.
+const READ_ROOM: usize = 4 << 10;
 /// Most slices handed to one vectored write.
 const MAX_SLICES: usize = 16;
 
@@ -47,6 +54,9 @@ pub struct WebSocketStream<S> {
     io: S,
     conn: Connection,
     read_buf: BytesMut,
+    /// Bytes the last read into an empty buffer brought: the size of the
+    /// messages this connection carries.
+    last_read: u32,
     protocol: Option<Box<str>>,
     /// Where this connection's [`Timestamp`]s count from.
     origin: Instant,
@@ -91,6 +101,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             io,
             conn,
             read_buf: leftover,
+            last_read: 0,
             protocol: protocol.map(String::into_boxed_str),
             origin: Instant::now(),
             timer: None,
@@ -335,24 +346,41 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     }
 
     /// Reads more bytes into the read buffer; `Ok(0)` is end of stream.
+    ///
+    /// Waiting for a new frame, the read lands on the stack and what
+    /// arrived is copied into a buffer of its size, so that an idle
+    /// connection holds no read buffer and a small message no large one.
+    /// Where the last such read was large (a connection carrying large
+    /// messages), it lands straight in a heap buffer of that size instead:
+    /// no copy, and still no buffer kept while nothing arrives.
     fn poll_read_more(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        if self.read_buf.is_empty() {
-            // Waiting for a new frame: read into the stack so that an idle
-            // connection holds no heap buffer.
-            let mut stack = [MaybeUninit::<u8>::uninit(); IDLE_READ];
-            let mut rb = ReadBuf::uninit(&mut stack);
-            ready!(Pin::new(&mut self.io).poll_read(cx, &mut rb))?;
-            let filled = rb.filled();
-            self.read_buf = BytesMut::from(filled);
-            return Poll::Ready(Ok(filled.len()));
+        let fresh = self.read_buf.capacity() == 0;
+        if fresh && (self.last_read as usize) < HEAP_READ_FROM {
+            return self.poll_read_into_stack(cx);
+        }
+        if fresh {
+            self.read_buf = BytesMut::with_capacity(self.last_read as usize + READ_ROOM);
         }
         let len = self.read_buf.len();
-        let want = self.conn.read_size_hint(len);
+        let mut want = self.conn.read_size_hint(len);
+        if len == 0 {
+            want = want.max(self.read_buf.capacity());
+        }
         self.read_buf.reserve(want);
         let spare = &mut self.read_buf.spare_capacity_mut()[..want];
         let start = spare.as_ptr().cast::<u8>();
         let mut rb = ReadBuf::uninit(spare);
-        ready!(Pin::new(&mut self.io).poll_read(cx, &mut rb))?;
+        match Pin::new(&mut self.io).poll_read(cx, &mut rb) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => {
+                if len == 0 {
+                    // Nothing came: hold no buffer while waiting.
+                    self.read_buf = BytesMut::new();
+                }
+                return Poll::Pending;
+            }
+        }
         // A transport that swapped the ReadBuf for another one would make the
         // count below meaningless for this buffer.
         assert_eq!(
@@ -367,7 +395,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         // zero-filling every read (8% of server time at 1 MiB messages,
         // measured with perf on the echo load benchmark).
         unsafe { self.read_buf.set_len(len + n) };
+        if len == 0 {
+            self.last_read = u32::try_from(n).unwrap_or(u32::MAX);
+        }
         Poll::Ready(Ok(n))
+    }
+
+    /// The read of a connection waiting for a new frame, into the stack.
+    fn poll_read_into_stack(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let mut stack = [MaybeUninit::<u8>::uninit(); IDLE_READ];
+        let mut rb = ReadBuf::uninit(&mut stack);
+        ready!(Pin::new(&mut self.io).poll_read(cx, &mut rb))?;
+        let filled = rb.filled();
+        // A full read is likely the start of a larger frame: room for as much
+        // again (memory still follows what arrived).
+        let room = if filled.len() == IDLE_READ {
+            2 * IDLE_READ
+        } else {
+            filled.len()
+        };
+        let mut buf = BytesMut::with_capacity(room);
+        buf.extend_from_slice(filled);
+        self.read_buf = buf;
+        self.last_read = u32::try_from(filled.len()).unwrap_or(u32::MAX);
+        Poll::Ready(Ok(filled.len()))
     }
 
     /// Closes the transport; errors are moot, the connection is over.
