@@ -1,20 +1,23 @@
 //! # rfc6455
 //!
 //! A WebSocket (RFC 6455) codec that does no I/O: the core takes bytes in,
-//! hands events out, and queues bytes to send. It owns every protocol
-//! decision — framing, masking, UTF-8, fragmentation, control frames, the
-//! close handshake, limits — and has no socket, no clock and no thread.
+//! hands events out, queues bytes to send, and says when it needs to be
+//! woken. It owns every protocol decision — framing, masking, UTF-8,
+//! fragmentation, control frames, the close handshake, limits, keepalive,
+//! idle and close deadlines — and has no socket, no clock and no thread.
 //! Thin adapters drive it over real transports: [`blocking`] over
-//! `std::io::Read + Write`, and `tokio` (feature `tokio`) with
-//! `Stream + Sink`.
+//! `std::io::Read + Write` ([`blocking::Transport`]), and `tokio` (feature
+//! `tokio`) with `Stream + Sink`; both follow the one driver contract
+//! written on [`Connection`], with the one [`Config`] and its defaults.
 //!
 //! ```text
-//!  bytes read ──► handshake ──► Connection::receive ──► Event (text, binary,
-//!                 (§4)          frames, unmasking,       fragment, ping,
-//!                               UTF-8, reassembly,       pong, close)
-//!                               limits, close (§5, §7)
-//!  bytes to write ◄── output queue ◄── send_text / send_binary / close / pongs
-//!  deadlines ──► handle_timeout(Timer)   (time is passed in, never read)
+//!  bytes read ──► handshake ──► Connection::receive ──► Received::Event (text,
+//!                 (§4)          frames, unmasking,       binary, fragment, ping,
+//!                               UTF-8, reassembly,       pong, close), NeedMore,
+//!                               limits, close (§5, §7)   Closed
+//!  bytes to write ◄── output queue ◄── send_* / close / pongs / keepalive pings
+//!  the time now ──► handle_timeout(now)   poll_timeout() ──► next deadline
+//!  close the transport ◄── should_close_transport()   (the core decides when)
 //! ```
 //!
 //! ## Example: a client and a server through memory
@@ -71,8 +74,8 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `std` | yes | the [`blocking`] adapter, [`StreamError`], vectored output |
-//! | `tokio` | no | the `tokio` adapter: `Stream + Sink`, split halves, timers |
+//! | `std` | yes | the [`blocking`] adapter, [`StreamError`], vectored output, OS randomness, reconnecting clients |
+//! | `tokio` | no | the `tokio` adapter: `Stream + Sink`, split halves, broadcast, reconnecting client |
 //! | `deflate` | no | permessage-deflate (RFC 7692); implies `std` |
 //! | `rustls` | no | `wss://` clients and TLS helpers (`tls`); implies `tokio` |
 //! | `http` | no | the handshake with `http::Request` / `http::Response` (`handshake::http`) |

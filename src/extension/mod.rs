@@ -57,9 +57,8 @@ impl Negotiated {
 
 /// The extensions this endpoint supports and their settings.
 ///
-/// Given to [`ServerHandshake::extensions`](crate::handshake::ServerHandshake::extensions)
-/// and [`ClientRequest::extensions`](crate::handshake::ClientRequest::extensions),
-/// or to the adapters' `Options::extensions`. The default supports no
+/// Set in [`Config::extensions`](crate::Config::extensions), which the
+/// handshakes and the adapters take. The default supports no
 /// extension; with the `deflate` feature,
 /// [`deflate`](ExtensionConfig::deflate) turns permessage-deflate on.
 #[non_exhaustive]

@@ -234,8 +234,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     ///
     /// # Errors
     /// A failure while closing (the peer not answering within the close
-    /// timeout is [`Error::AbnormalClosure`]); [`StreamError::Protocol`] with
-    /// [`Error::SendAfterClose`] if a close frame was already sent.
+    /// timeout is [`Error::AbnormalClosure`](crate::Error::AbnormalClosure)); [`StreamError::Protocol`] with
+    /// [`Error::SendAfterClose`](crate::Error::SendAfterClose) if a close frame was already sent.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), StreamError> {
         self.conn.close(code, reason)?;
         crate::trace::ws_event!(debug, parent: &self.span, code = code.as_u16(), reason, "close frame sent");
