@@ -35,7 +35,9 @@ use crate::handshake::http::{
     check_extended_connect_response, error_response, extended_connect_request,
     extended_connect_response, parse_extended_connect,
 };
-use crate::handshake::{Accept, ClientRequest, HandshakeError, Request, Response};
+use crate::handshake::{
+    Accept, ClientRequest, HandshakeError, HandshakeRequest, HandshakeResponse,
+};
 use crate::tokio::WebSocketStream;
 use crate::{Config, Connection, Role, StreamError};
 
@@ -197,7 +199,7 @@ pub fn accept_with<F>(
     decide: F,
 ) -> Result<WebSocketStream<H2Stream>, StreamError>
 where
-    F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
+    F: FnOnce(&HandshakeRequest) -> Result<Accept, HandshakeError>,
 {
     let outcome = parse_extended_connect(&request, protocol_of(&request), &config)
         .and_then(|parsed| parsed.accept(decide(&parsed)?));
@@ -240,7 +242,7 @@ pub async fn connect(
     sender: &mut h2::client::SendRequest<Bytes>,
     request: ClientRequest,
     config: Config,
-) -> Result<(WebSocketStream<H2Stream>, Response), StreamError> {
+) -> Result<(WebSocketStream<H2Stream>, HandshakeResponse), StreamError> {
     let (http_request, mut handshake) = extended_connect_request(request, &config)?;
     let work = async {
         let mut ready = sender.clone().ready().await.map_err(to_io)?;

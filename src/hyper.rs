@@ -52,7 +52,9 @@ use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 
 use crate::handshake::http::{check_response, client_request, parse_request};
-use crate::handshake::{Accept, ClientRequest, HandshakeError, Request, Response};
+use crate::handshake::{
+    Accept, ClientRequest, HandshakeError, HandshakeRequest, HandshakeResponse,
+};
 use crate::tokio::WebSocketStream;
 use crate::{Config, Connection, Role, StreamError};
 
@@ -98,7 +100,7 @@ pub fn upgrade_with<B, R, F>(
 ) -> Result<(http::Response<R>, UpgradeFut), HandshakeError>
 where
     R: Default,
-    F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
+    F: FnOnce(&HandshakeRequest) -> Result<Accept, HandshakeError>,
 {
     let accepted = parse_request(request, &config)
         .and_then(|parsed| parsed.accept(decide(&parsed)?))
@@ -160,7 +162,7 @@ pub async fn client<B>(
     sender: &mut hyper::client::conn::http1::SendRequest<B>,
     request: ClientRequest,
     config: Config,
-) -> Result<(WebSocketStream<UpgradedIo>, Response), StreamError>
+) -> Result<(WebSocketStream<UpgradedIo>, HandshakeResponse), StreamError>
 where
     B: hyper::body::Body + Default + Send + 'static,
 {

@@ -43,7 +43,7 @@ use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, Stream
 
 use crate::StreamError;
 use crate::blocking::{self, WebSocket};
-use crate::handshake::{ClientRequest, Response};
+use crate::handshake::{ClientRequest, HandshakeResponse};
 
 /// The transport of a blocking `wss://` connection.
 pub type BlockingTlsStream = StreamOwned<ClientConnection, TcpStream>;
@@ -197,7 +197,7 @@ pub fn connect_blocking(
     request: ClientRequest,
     options: crate::Config,
     config: Arc<ClientConfig>,
-) -> Result<(WebSocket<BlockingTlsStream>, Response), StreamError> {
+) -> Result<(WebSocket<BlockingTlsStream>, HandshakeResponse), StreamError> {
     if !request.is_tls() {
         return Err(StreamError::TlsUnsupported);
     }

@@ -9,7 +9,7 @@
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use rfc6455::Config;
-use rfc6455::handshake::{Accept, HandshakeError, Request, ServerHandshake, accept_key};
+use rfc6455::handshake::{Accept, HandshakeError, HandshakeRequest, ServerHandshake, accept_key};
 use rfc6455_fuzz::Chunker;
 
 #[derive(Debug, PartialEq)]
@@ -23,7 +23,7 @@ struct Summary {
     headers: Vec<(String, Vec<u8>)>,
 }
 
-fn summary(r: &Request) -> Summary {
+fn summary(r: &HandshakeRequest) -> Summary {
     Summary {
         path: r.path().to_owned(),
         host: r.host().to_owned(),

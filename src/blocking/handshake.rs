@@ -12,7 +12,8 @@ use bytes::BytesMut;
 use super::socket::WebSocket;
 use super::transport::Transport;
 use crate::handshake::{
-    Accept, ClientRequest, HandshakeError, REFUSAL_LINGER, Request, Response, ServerHandshake,
+    Accept, ClientRequest, HandshakeError, HandshakeRequest, HandshakeResponse, REFUSAL_LINGER,
+    ServerHandshake,
 };
 use crate::{Config, Connection, Role, StreamError};
 
@@ -131,7 +132,7 @@ fn server_handshake<S, F>(
 ) -> Result<Done, StreamError>
 where
     S: Transport,
-    F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
+    F: FnOnce(&HandshakeRequest) -> Result<Accept, HandshakeError>,
 {
     let mut buf = BytesMut::new();
     let mut parser = ServerHandshake::new(&config);
@@ -170,7 +171,7 @@ fn client_handshake<S: Transport>(
     io: &mut HandshakeIo<'_, S>,
     request: ClientRequest,
     config: Config,
-) -> Result<(Done, Response), StreamError> {
+) -> Result<(Done, HandshakeResponse), StreamError> {
     let (bytes, mut handshake) = request.build(&config)?;
     io.write_all(&bytes)?;
     let mut buf = BytesMut::new();
@@ -181,7 +182,7 @@ fn client_handshake<S: Transport>(
         }
     };
     io.disarm();
-    // `Response::into_connection` would consume the response the caller
+    // `HandshakeResponse::into_connection` would consume the response the caller
     // gets back: move the negotiated extensions out instead.
     let negotiated = core::mem::take(&mut response.negotiated);
     let conn = Connection::with_extensions(Role::Client, config, negotiated);
@@ -198,7 +199,7 @@ fn client_handshake<S: Transport>(
 
 /// Accepts a WebSocket connection on `stream` (§4.2): reads the request,
 /// lets `callback` choose the subprotocol or refuse it
-/// ([`Request::check_origin`], [`HandshakeError::Rejected`]), and writes the
+/// ([`HandshakeRequest::check_origin`], [`HandshakeError::Rejected`]), and writes the
 /// answer, all within [`Config::handshake_timeout`].
 ///
 /// ```no_run
@@ -232,7 +233,7 @@ pub fn accept_with<S, F>(
 ) -> Result<WebSocket<S>, StreamError>
 where
     S: Transport,
-    F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
+    F: FnOnce(&HandshakeRequest) -> Result<Accept, HandshakeError>,
 {
     let mut io = HandshakeIo {
         deadline: config.handshake_timeout.map(|t| Instant::now() + t),
@@ -263,7 +264,7 @@ pub fn client<S: Transport>(
     mut stream: S,
     request: ClientRequest,
     config: Config,
-) -> Result<(WebSocket<S>, Response), StreamError> {
+) -> Result<(WebSocket<S>, HandshakeResponse), StreamError> {
     let mut io = HandshakeIo {
         deadline: config.handshake_timeout.map(|t| Instant::now() + t),
         stream: &mut stream,
@@ -274,7 +275,7 @@ pub fn client<S: Transport>(
 
 /// Connects to a `ws://` URL with the default [`Config`].
 ///
-/// The returned [`Response`]'s `negotiated` extensions have moved into the
+/// The returned [`HandshakeResponse`]'s `negotiated` extensions have moved into the
 /// connection.
 ///
 /// ```no_run
@@ -286,7 +287,7 @@ pub fn client<S: Transport>(
 /// # Errors
 /// [`StreamError::TlsUnsupported`] for `wss://`; an invalid URL as
 /// [`HandshakeError::InvalidUrl`]; otherwise as [`connect_with`].
-pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), StreamError> {
+pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, HandshakeResponse), StreamError> {
     connect_with(ClientRequest::new(url)?, Config::default())
 }
 
@@ -314,7 +315,7 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), StreamErro
 pub fn connect_with(
     request: ClientRequest,
     config: Config,
-) -> Result<(WebSocket<TcpStream>, Response), StreamError> {
+) -> Result<(WebSocket<TcpStream>, HandshakeResponse), StreamError> {
     if request.is_tls() {
         return Err(StreamError::TlsUnsupported);
     }

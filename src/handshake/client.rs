@@ -230,7 +230,10 @@ impl ClientHandshake {
     /// [`UnofferedProtocol`]: HandshakeError::UnofferedProtocol
     /// [`InvalidResponseHeader`]: HandshakeError::InvalidResponseHeader
     /// [`UnofferedExtension`]: HandshakeError::UnofferedExtension
-    pub fn parse(&mut self, buf: &mut BytesMut) -> Result<Option<Response>, HandshakeError> {
+    pub fn parse(
+        &mut self,
+        buf: &mut BytesMut,
+    ) -> Result<Option<HandshakeResponse>, HandshakeError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
@@ -241,7 +244,10 @@ impl ClientHandshake {
         result
     }
 
-    fn parse_inner(&mut self, buf: &mut BytesMut) -> Result<Option<Response>, HandshakeError> {
+    fn parse_inner(
+        &mut self,
+        buf: &mut BytesMut,
+    ) -> Result<Option<HandshakeResponse>, HandshakeError> {
         use HandshakeError::*;
         let end = match self.scanner.scan(buf) {
             Scan::Partial => return Ok(None),
@@ -297,7 +303,7 @@ impl ClientHandshake {
             }
         }
         let negotiated = self.extensions.client_accept(&answer)?;
-        Ok(Some(Response {
+        Ok(Some(HandshakeResponse {
             status: 101,
             protocol,
             headers,
@@ -309,7 +315,7 @@ impl ClientHandshake {
 /// A server's accepted handshake response, checked against the request.
 #[derive(Debug)]
 #[non_exhaustive]
-pub struct Response {
+pub struct HandshakeResponse {
     /// The status code: always 101.
     pub status: u16,
     /// The subprotocol the server chose, one of those offered.
@@ -320,7 +326,7 @@ pub struct Response {
     pub negotiated: Negotiated,
 }
 
-impl Response {
+impl HandshakeResponse {
     /// A client [`Connection`] using the negotiated extensions. Feed it any
     /// bytes left in the handshake buffer.
     pub fn into_connection(self, config: Config) -> Connection {

@@ -20,7 +20,10 @@ fn handshake(req: ClientRequest) -> ClientHandshake {
     req.build(&Config::default()).unwrap().1
 }
 
-fn respond(req: ClientRequest, response: &str) -> Result<Option<Response>, HandshakeError> {
+fn respond(
+    req: ClientRequest,
+    response: &str,
+) -> Result<Option<HandshakeResponse>, HandshakeError> {
     handshake(req).parse(&mut BytesMut::from(response.as_bytes()))
 }
 

@@ -37,8 +37,8 @@ use ::http::header::{HeaderName, HeaderValue};
 use ::http::{HeaderMap, Method, StatusCode, Uri, Version};
 
 use super::{
-    Accept, Accepted, ClientHandshake, ClientRequest, HandshakeError, Request, Response,
-    ServerHandshake,
+    Accept, Accepted, ClientHandshake, ClientRequest, HandshakeError, HandshakeRequest,
+    HandshakeResponse, ServerHandshake,
 };
 use crate::Config;
 
@@ -75,10 +75,10 @@ fn request_target(uri: &Uri) -> alloc::string::String {
 
 /// Validates a request given as `http` parts against RFC 6455 §4.2.1 with
 /// `config`'s header limits, and the extensions the server supports. The
-/// [`Request`] returned offers what the byte-level one does:
-/// [`check_origin`](Request::check_origin),
-/// [`select_protocol`](Request::select_protocol),
-/// [`accept`](Request::accept) (then [`response`] for an `http::Response`).
+/// [`HandshakeRequest`] returned offers what the byte-level one does:
+/// [`check_origin`](HandshakeRequest::check_origin),
+/// [`select_protocol`](HandshakeRequest::select_protocol),
+/// [`accept`](HandshakeRequest::accept) (then [`response`] for an `http::Response`).
 ///
 /// # Errors
 /// The [`HandshakeError`] the byte-level parser gives for the same request;
@@ -89,7 +89,7 @@ pub fn parse_request_parts(
     version: Version,
     headers: &HeaderMap,
     config: &Config,
-) -> Result<Request, HandshakeError> {
+) -> Result<HandshakeRequest, HandshakeError> {
     let mut block = Vec::with_capacity(256);
     block.extend_from_slice(method.as_str().as_bytes());
     block.push(b' ');
@@ -112,7 +112,7 @@ pub fn parse_request_parts(
 pub fn parse_request<B>(
     request: &::http::Request<B>,
     config: &Config,
-) -> Result<Request, HandshakeError> {
+) -> Result<HandshakeRequest, HandshakeError> {
     parse_request_parts(
         request.method(),
         request.uri(),
@@ -128,7 +128,7 @@ pub fn parse_request<B>(
 /// [`Connection`](crate::Connection) ([`Accepted::into_connection`]).
 ///
 /// # Errors
-/// As [`parse_request_parts`], or [`Request::accept`]'s local misuse.
+/// As [`parse_request_parts`], or [`HandshakeRequest::accept`]'s local misuse.
 pub fn accept_request<B>(
     request: &::http::Request<B>,
     accept: Accept,
@@ -227,7 +227,7 @@ pub fn client_request(
 pub fn check_response<B>(
     handshake: &mut ClientHandshake,
     response: &::http::Response<B>,
-) -> Result<Response, HandshakeError> {
+) -> Result<HandshakeResponse, HandshakeError> {
     let mut block = Vec::with_capacity(256);
     block.extend_from_slice(b"HTTP/1.1 ");
     block.extend_from_slice(response.status().as_str().as_bytes());
@@ -266,9 +266,9 @@ fn is_h1_only(name: &HeaderName) -> bool {
 /// HTTP/2 library, e.g. `h2::ext::Protocol`) equal to `websocket`,
 /// `:scheme`, `:authority` and `:path` present, `Sec-WebSocket-Version: 13`;
 /// optional `Origin`, subprotocols and extensions, checked as for HTTP/1.1.
-/// There is no `Sec-WebSocket-Key`: the returned [`Request`]'s
-/// [`key`](Request::key) is a placeholder. Accept it with
-/// [`Request::accept`], then answer with [`extended_connect_response`].
+/// There is no `Sec-WebSocket-Key`: the returned [`HandshakeRequest`]'s
+/// [`key`](HandshakeRequest::key) is a placeholder. Accept it with
+/// [`HandshakeRequest::accept`], then answer with [`extended_connect_response`].
 ///
 /// # Errors
 /// [`HandshakeError::MethodNotAllowed`] (405) for another method,
@@ -286,7 +286,7 @@ pub fn parse_extended_connect_parts(
     headers: &HeaderMap,
     protocol: Option<&str>,
     config: &Config,
-) -> Result<Request, HandshakeError> {
+) -> Result<HandshakeRequest, HandshakeError> {
     if method != Method::CONNECT {
         return Err(HandshakeError::MethodNotAllowed);
     }
@@ -333,7 +333,7 @@ pub fn parse_extended_connect<B>(
     request: &::http::Request<B>,
     protocol: Option<&str>,
     config: &Config,
-) -> Result<Request, HandshakeError> {
+) -> Result<HandshakeRequest, HandshakeError> {
     parse_extended_connect_parts(
         request.method(),
         request.uri(),
@@ -409,7 +409,7 @@ pub fn extended_connect_request(
 pub fn check_extended_connect_response<B>(
     handshake: &mut ClientHandshake,
     response: &::http::Response<B>,
-) -> Result<Response, HandshakeError> {
+) -> Result<HandshakeResponse, HandshakeError> {
     if !response.status().is_success() {
         return Err(HandshakeError::UnexpectedStatus(response.status().as_u16()));
     }

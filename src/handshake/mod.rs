@@ -9,16 +9,16 @@
 //! any bytes after it (the peer's first frames) stay there for the
 //! [`Connection`](crate::Connection).
 //!
-//! **Server** ([`ServerHandshake`]): parse a [`Request`], validated per
-//! §4.2.1; optionally [`check_origin`](Request::check_origin); then either
-//! [`accept`](Request::accept) it, which gives the `101 Switching Protocols`
+//! **Server** ([`ServerHandshake`]): parse a [`HandshakeRequest`], validated per
+//! §4.2.1; optionally [`check_origin`](HandshakeRequest::check_origin); then either
+//! [`accept`](HandshakeRequest::accept) it, which gives the `101 Switching Protocols`
 //! response (§4.2.2) and the negotiated extensions, or
-//! [`reject`](Request::reject) it. A parse error's
+//! [`reject`](HandshakeRequest::reject) it. A parse error's
 //! [`response`](HandshakeError::response) is the answer to send before closing.
 //!
 //! **Client** ([`ClientRequest`]): build the request from a `ws://` or `wss://`
 //! URL (§4.1); [`build`](ClientRequest::build) gives its bytes and a
-//! [`ClientHandshake`] that parses and checks the server's [`Response`].
+//! [`ClientHandshake`] that parses and checks the server's [`HandshakeResponse`].
 //!
 //! ```
 //! use bytes::BytesMut;
@@ -55,10 +55,10 @@ use base64::engine::general_purpose::STANDARD;
 use core::fmt;
 use sha1::{Digest, Sha1};
 
-pub use client::{ClientHandshake, ClientRequest, Response};
+pub use client::{ClientHandshake, ClientRequest, HandshakeResponse};
 pub use error::{HandshakeError, Linger, REFUSAL_LINGER, UrlError};
 pub use headers::Headers;
-pub use server::{Accept, Accepted, Request, ServerHandshake};
+pub use server::{Accept, Accepted, HandshakeRequest, ServerHandshake};
 
 pub(crate) use headers::{is_tchar, is_token};
 

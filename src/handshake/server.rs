@@ -77,7 +77,10 @@ impl ServerHandshake {
     /// return the same error.
     ///
     /// [`RequestTooLarge`]: HandshakeError::RequestTooLarge
-    pub fn parse(&mut self, buf: &mut BytesMut) -> Result<Option<Request>, HandshakeError> {
+    pub fn parse(
+        &mut self,
+        buf: &mut BytesMut,
+    ) -> Result<Option<HandshakeRequest>, HandshakeError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
@@ -88,7 +91,10 @@ impl ServerHandshake {
         result
     }
 
-    fn parse_inner(&mut self, buf: &mut BytesMut) -> Result<Option<Request>, HandshakeError> {
+    fn parse_inner(
+        &mut self,
+        buf: &mut BytesMut,
+    ) -> Result<Option<HandshakeRequest>, HandshakeError> {
         let end = match self.scanner.scan(buf) {
             Scan::Partial => return Ok(None),
             Scan::TooLarge => return Err(HandshakeError::RequestTooLarge),
@@ -119,7 +125,7 @@ impl ServerHandshake {
         if !is_resource_target(&path) {
             return Err(HandshakeError::MalformedRequest);
         }
-        Request::validate(headers, path, self.extensions.clone()).map(Some)
+        HandshakeRequest::validate(headers, path, self.extensions.clone()).map(Some)
     }
 }
 
@@ -142,7 +148,7 @@ fn is_resource_target(target: &str) -> bool {
 /// A validated opening-handshake request (RFC 6455 §4.2.1), waiting for the
 /// application to [`accept`](Self::accept) or [`reject`](Self::reject) it.
 #[derive(Clone, Debug)]
-pub struct Request {
+pub struct HandshakeRequest {
     headers: Headers,
     path: String,
     host: String,
@@ -152,7 +158,7 @@ pub struct Request {
     config: ExtensionConfig,
 }
 
-impl Request {
+impl HandshakeRequest {
     fn validate(
         headers: Headers,
         path: String,
@@ -200,7 +206,7 @@ impl Request {
                 extensions.push(offer?);
             }
         }
-        Ok(Request {
+        Ok(HandshakeRequest {
             host: host.to_string(),
             key: key.iter().map(|&b| char::from(b)).collect(),
             headers,
@@ -371,7 +377,7 @@ fn origin_parts(origin: &str) -> Option<(String, String, Option<u16>)> {
     Some((scheme, host.to_ascii_lowercase(), port.or(default)))
 }
 
-/// How to accept a [`Request`]: the subprotocol chosen and extra headers.
+/// How to accept a [`HandshakeRequest`]: the subprotocol chosen and extra headers.
 #[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct Accept {
@@ -387,7 +393,7 @@ impl Accept {
     }
 
     /// Chooses the subprotocol (§4.2.2 item 5, /subprotocol/); it must be one
-    /// the client offered (see [`Request::select_protocol`]).
+    /// the client offered (see [`HandshakeRequest::select_protocol`]).
     pub fn protocol(mut self, protocol: &str) -> Self {
         self.protocol = Some(protocol.to_string());
         self
@@ -397,7 +403,7 @@ impl Accept {
     /// token and the value free of control characters (no CR or LF); headers
     /// the handshake sets itself (`Upgrade`, `Connection`, `Sec-WebSocket-*`,
     /// `Content-Length`, `Transfer-Encoding`) are refused. A refused header
-    /// makes [`Request::accept`] fail with
+    /// makes [`HandshakeRequest::accept`] fail with
     /// [`HandshakeError::InvalidHeaderToSend`].
     pub fn header(mut self, name: &str, value: &str) -> Self {
         push_extra_header(&mut self.headers, &mut self.error, (name, value), RESERVED);

@@ -45,11 +45,11 @@ fn request(line: &str, replace: &[(&str, &str)], extra: &[(&str, &str)]) -> Vec<
     s.into_bytes()
 }
 
-fn parse_with(config: &Config, bytes: &[u8]) -> Result<Option<Request>, HandshakeError> {
+fn parse_with(config: &Config, bytes: &[u8]) -> Result<Option<HandshakeRequest>, HandshakeError> {
     ServerHandshake::new(config).parse(&mut BytesMut::from(bytes))
 }
 
-fn parse(bytes: &[u8]) -> Result<Request, HandshakeError> {
+fn parse(bytes: &[u8]) -> Result<HandshakeRequest, HandshakeError> {
     parse_with(&Config::default(), bytes).map(|r| r.expect("complete"))
 }
 

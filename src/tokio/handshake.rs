@@ -9,7 +9,8 @@ use tokio::net::TcpStream;
 use super::stream::WebSocketStream;
 use super::tls::{ClientStream, MaybeTlsStream};
 use crate::handshake::{
-    Accept, ClientRequest, HandshakeError, REFUSAL_LINGER, Request, Response, ServerHandshake,
+    Accept, ClientRequest, HandshakeError, HandshakeRequest, HandshakeResponse, REFUSAL_LINGER,
+    ServerHandshake,
 };
 use crate::stream_error::StreamError;
 use crate::{Config, Connection, Role};
@@ -67,7 +68,7 @@ pub async fn accept_with<S, F>(
 ) -> Result<WebSocketStream<S>, StreamError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
+    F: FnOnce(&HandshakeRequest) -> Result<Accept, HandshakeError>,
 {
     #[cfg(feature = "tracing")]
     return crate::trace::handshake(
@@ -87,7 +88,7 @@ async fn accept_inner<S, F>(
 ) -> Result<WebSocketStream<S>, StreamError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
+    F: FnOnce(&HandshakeRequest) -> Result<Accept, HandshakeError>,
 {
     let mut io = io;
     let mut buf = BytesMut::new();
@@ -150,7 +151,7 @@ async fn linger<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S) {
 /// ([`StreamError::TlsUnsupported`]), a connection or transport error, a
 /// failed TLS handshake ([`StreamError::Tls`]), a response that fails
 /// validation, or the handshake timeout.
-pub async fn connect(url: &str) -> Result<(ClientStream, Response), StreamError> {
+pub async fn connect(url: &str) -> Result<(ClientStream, HandshakeResponse), StreamError> {
     connect_with(ClientRequest::new(url)?, Config::default()).await
 }
 
@@ -164,7 +165,7 @@ pub async fn connect(url: &str) -> Result<(ClientStream, Response), StreamError>
 pub async fn connect_with(
     request: ClientRequest,
     config: Config,
-) -> Result<(ClientStream, Response), StreamError> {
+) -> Result<(ClientStream, HandshakeResponse), StreamError> {
     if request.is_tls() {
         #[cfg(feature = "rustls")]
         return connect_tls_with(request, config, crate::tls::client_config()).await;
@@ -180,7 +181,7 @@ async fn client_on_tcp(
     io: MaybeTlsStream<TcpStream>,
     request: ClientRequest,
     config: Config,
-) -> Result<(ClientStream, Response), StreamError> {
+) -> Result<(ClientStream, HandshakeResponse), StreamError> {
     #[cfg(feature = "tracing")]
     {
         let span = crate::trace::connection_span(Role::Client);
@@ -218,7 +219,7 @@ pub async fn connect_tls_with(
     request: ClientRequest,
     config: Config,
     tls_config: std::sync::Arc<rustls::ClientConfig>,
-) -> Result<(ClientStream, Response), StreamError> {
+) -> Result<(ClientStream, HandshakeResponse), StreamError> {
     if !request.is_tls() {
         let tcp = tcp_connect(&request, &config).await?;
         return client_on_tcp(MaybeTlsStream::Plain(tcp), request, config).await;
@@ -263,7 +264,7 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,
     request: ClientRequest,
     config: Config,
-) -> Result<(WebSocketStream<S>, Response), StreamError> {
+) -> Result<(WebSocketStream<S>, HandshakeResponse), StreamError> {
     #[cfg(feature = "tracing")]
     return crate::trace::handshake(
         crate::trace::connection_span(Role::Client),
@@ -279,7 +280,7 @@ async fn client_inner<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,
     request: ClientRequest,
     config: Config,
-) -> Result<(WebSocketStream<S>, Response), StreamError> {
+) -> Result<(WebSocketStream<S>, HandshakeResponse), StreamError> {
     let mut io = io;
     let (bytes, mut handshake) = request.build(&config)?;
     let mut buf = BytesMut::new();

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use rfc6455::handshake::{Accept, HandshakeError, Request};
+use rfc6455::handshake::{Accept, HandshakeError, HandshakeRequest};
 use rfc6455::{CloseCode, CloseFrame, Config, Connection, Error, Event, Message, Received, Role};
 
 /// An endpoint under test (a server) and a peer a scenario controls.
@@ -111,7 +111,7 @@ pub enum Decide {
 
 impl Decide {
     /// The callback the adapters take.
-    pub fn call(self, request: &Request) -> Result<Accept, HandshakeError> {
+    pub fn call(self, request: &HandshakeRequest) -> Result<Accept, HandshakeError> {
         match self {
             Decide::Accept => Ok(Accept::new()),
             Decide::ForbidOrigin => {
