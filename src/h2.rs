@@ -33,7 +33,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::handshake::http::{
     check_extended_connect_response, error_response, extended_connect_request,
-    extended_connect_response, parse_extended_connect,
+    parse_extended_connect, response,
 };
 use crate::handshake::{
     Accept, ClientRequest, HandshakeError, HandshakeRequest, HandshakeResponse,
@@ -215,7 +215,7 @@ where
         }
     };
     let send = respond
-        .send_response(extended_connect_response(&accepted), false)
+        .send_response(response(&accepted), false)
         .map_err(to_io)?;
     let protocol = accepted.protocol.clone();
     let conn = accepted.into_connection(config);

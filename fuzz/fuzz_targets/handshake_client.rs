@@ -28,7 +28,7 @@ fn handshake(config: &Config) -> ClientHandshake {
         .key(*b"the sample nonce")
         .build(config)
         .expect("valid request");
-    assert_eq!(hs.expected_accept(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    assert_eq!(hs.expected_accept().expect("an upgrade has a key"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     hs
 }
 

@@ -147,7 +147,7 @@ where
         Ok(accepted) => accepted,
         Err(e) => return Err(refuse(io, e)),
     };
-    io.write_all(&accepted.response)?;
+    io.write_all(&accepted.response.to_bytes())?;
     io.disarm();
     let protocol = accepted.protocol.take();
     Ok(Done {

@@ -129,61 +129,118 @@ impl ClientRequest {
     ///
     /// # Errors
     /// [`HandshakeError::InvalidHeaderToSend`] if a protocol or header given
-    /// to this builder was refused.
+    /// to this builder was refused; [`HandshakeError::NoRandomSource`] if no
+    /// nonce can be drawn.
     pub fn build(self, config: &Config) -> Result<(Vec<u8>, ClientHandshake), HandshakeError> {
-        if let Some(e) = self.error {
-            return Err(e);
+        let (head, handshake) = self.build_upgrade(config)?;
+        let mut r = Vec::with_capacity(256);
+        r.extend_from_slice(b"GET ");
+        r.extend_from_slice(head.target.as_bytes());
+        r.extend_from_slice(b" HTTP/1.1\r\n");
+        for (name, value) in head.fields() {
+            r.extend_from_slice(name.as_bytes());
+            r.extend_from_slice(b": ");
+            r.extend_from_slice(value.as_bytes());
+            r.extend_from_slice(b"\r\n");
+        }
+        r.extend_from_slice(b"\r\n");
+        Ok((r, handshake))
+    }
+
+    /// The HTTP/1.1 upgrade request (§4.1) as a head: `Host`, `Upgrade`,
+    /// `Connection`, a fresh `Sec-WebSocket-Key`, `Sec-WebSocket-Version`,
+    /// the offers and the added headers.
+    pub(crate) fn build_upgrade(
+        self,
+        config: &Config,
+    ) -> Result<(ClientHead, ClientHandshake), HandshakeError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
         }
         let nonce = match self.nonce {
             Some(nonce) => nonce,
             None => crate::rng::nonce(config.random_seed).ok_or(HandshakeError::NoRandomSource)?,
         };
         let key = encode_key(&nonce);
-        let mut r = String::with_capacity(256);
-        r.push_str("GET ");
-        r.push_str(&self.url.resource);
-        r.push_str(" HTTP/1.1\r\n");
-        let protocols = self.protocols.join(", ");
         let key_str = core::str::from_utf8(&key).unwrap_or("");
         let fixed = [
-            ("Host", self.url.host_header()),
-            ("Upgrade", "websocket".to_string()),
-            ("Connection", "Upgrade".to_string()),
-            ("Sec-WebSocket-Key", key_str.to_string()),
-            ("Sec-WebSocket-Version", "13".to_string()),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", key_str),
         ];
-        let optional = [
-            (
-                "Sec-WebSocket-Protocol",
-                Some(protocols).filter(|p| !p.is_empty()),
-            ),
-            ("Sec-WebSocket-Extensions", config.extensions.client_offer()),
-        ];
-        for (name, value) in fixed
-            .iter()
-            .map(|(n, v)| (*n, v.as_str()))
-            .chain(
-                optional
-                    .iter()
-                    .filter_map(|(n, v)| Some((*n, v.as_deref()?))),
-            )
-            .chain(self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))
-        {
-            r.push_str(name);
-            r.push_str(": ");
-            r.push_str(value);
-            r.push_str("\r\n");
+        let accept = accept_key(&key);
+        Ok(self.finish(&fixed, Some(accept), config))
+    }
+
+    /// The RFC 8441 extended CONNECT (§4, §5) as a head: no `Host` (the
+    /// authority is a pseudo-header field), no `Upgrade`, `Connection` or
+    /// key; `Sec-WebSocket-Version`, the offers and the added headers.
+    #[cfg(feature = "http")]
+    pub(crate) fn build_extended_connect(
+        self,
+        config: &Config,
+    ) -> Result<(ClientHead, ClientHandshake), HandshakeError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
         }
-        r.push_str("\r\n");
+        Ok(self.finish(&[], None, config))
+    }
+
+    fn finish(
+        self,
+        fixed: &[(&str, &str)],
+        accept: Option<AcceptKey>,
+        config: &Config,
+    ) -> (ClientHead, ClientHandshake) {
+        let field = |n: &str, v: &str| (n.to_string(), v.to_string());
+        let mut fields: Vec<(String, String)> = fixed.iter().map(|(n, v)| field(n, v)).collect();
+        fields.push(field("Sec-WebSocket-Version", "13"));
+        if !self.protocols.is_empty() {
+            fields.push(field("Sec-WebSocket-Protocol", &self.protocols.join(", ")));
+        }
+        if let Some(offer) = config.extensions.client_offer() {
+            fields.push(field("Sec-WebSocket-Extensions", &offer));
+        }
+        fields.extend(self.headers);
+        let head = ClientHead {
+            target: self.url.resource.clone(),
+            authority: self.url.host_header(),
+            tls: self.url.tls,
+            fields,
+        };
         let handshake = ClientHandshake {
             scanner: HeaderScanner::new(config.max_handshake_size),
             max_headers: config.max_headers,
-            accept: accept_key(&key),
+            accept,
             protocols: self.protocols,
             extensions: config.extensions.clone(),
             failed: None,
         };
-        Ok((r.into_bytes(), handshake))
+        (head, handshake)
+    }
+}
+
+/// A client's request as a structured head, written as HTTP/1.1 bytes by
+/// [`ClientRequest::build`] or turned into an `http::Request`.
+#[derive(Clone, Debug)]
+pub(crate) struct ClientHead {
+    /// The resource name: path and query.
+    pub(crate) target: String,
+    /// `host[:port]`, the port only when it is not the default: the `Host`
+    /// header, or the HTTP/2 `:authority`.
+    pub(crate) authority: String,
+    /// Whether the URL asked for TLS (`wss`): `:scheme` is then `https`.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) tls: bool,
+    /// The fields after `Host`, in order.
+    pub(crate) fields: Vec<(String, String)>,
+}
+
+impl ClientHead {
+    /// `Host` then the other fields.
+    pub(crate) fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        core::iter::once(("Host", self.authority.as_str()))
+            .chain(self.fields.iter().map(|(n, v)| (n.as_str(), v.as_str())))
     }
 }
 
@@ -192,16 +249,18 @@ impl ClientRequest {
 pub struct ClientHandshake {
     scanner: HeaderScanner,
     max_headers: usize,
-    accept: AcceptKey,
+    /// The `Sec-WebSocket-Accept` expected; `None` for an extended CONNECT.
+    accept: Option<AcceptKey>,
     protocols: Vec<String>,
     extensions: ExtensionConfig,
     failed: Option<HandshakeError>,
 }
 
 impl ClientHandshake {
-    /// The `Sec-WebSocket-Accept` value the server must answer with.
-    pub fn expected_accept(&self) -> &AcceptKey {
-        &self.accept
+    /// The `Sec-WebSocket-Accept` value the server must answer with; `None`
+    /// for an extended CONNECT (RFC 8441 §5), which has no key.
+    pub fn expected_accept(&self) -> Option<&AcceptKey> {
+        self.accept.as_ref()
     }
 
     /// Parses the response at the front of `buf`.
@@ -269,19 +328,42 @@ impl ClientHandshake {
             return Err(MalformedResponse);
         }
         match code {
-            Some(101) => {}
-            Some(code) => return Err(UnexpectedStatus(code)),
-            None => return Err(MalformedResponse),
+            Some(101) => self.check_upgrade(headers).map(Some),
+            Some(code) => Err(UnexpectedStatus(code)),
+            None => Err(MalformedResponse),
         }
+    }
+
+    /// Checks a `101` response's fields (§4.1): `Upgrade`, `Connection`,
+    /// `Sec-WebSocket-Accept`, then what both flavours check.
+    pub(crate) fn check_upgrade(
+        &self,
+        headers: Headers,
+    ) -> Result<HandshakeResponse, HandshakeError> {
+        use HandshakeError::*;
         if !headers.has_token("Upgrade", "websocket") {
             return Err(ResponseMissingUpgrade);
         }
         if !headers.has_token("Connection", "upgrade") {
             return Err(ResponseMissingConnectionUpgrade);
         }
-        if headers.single("Sec-WebSocket-Accept") != Ok(Some(&self.accept.as_bytes()[..])) {
-            return Err(AcceptKeyMismatch);
+        let expected = self.accept.as_ref().map(|a| &a.as_bytes()[..]);
+        match (headers.single("Sec-WebSocket-Accept"), expected) {
+            (Ok(Some(got)), Some(expected)) if got == expected => {}
+            _ => return Err(AcceptKeyMismatch),
         }
+        self.check_agreement(101, headers)
+    }
+
+    /// Checks the fields of a response accepting the request, whatever its
+    /// flavour: at most one subprotocol, one that was offered (§4.1), and
+    /// extensions that were offered with acceptable parameters (§9.1).
+    pub(crate) fn check_agreement(
+        &self,
+        status: u16,
+        headers: Headers,
+    ) -> Result<HandshakeResponse, HandshakeError> {
+        use HandshakeError::*;
         let mut chosen = headers
             .get_all("Sec-WebSocket-Protocol")
             .flat_map(list_elements);
@@ -303,12 +385,12 @@ impl ClientHandshake {
             }
         }
         let negotiated = self.extensions.client_accept(&answer)?;
-        Ok(Some(HandshakeResponse {
-            status: 101,
+        Ok(HandshakeResponse {
+            status,
             protocol,
             headers,
             negotiated,
-        }))
+        })
     }
 }
 
@@ -316,7 +398,8 @@ impl ClientHandshake {
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct HandshakeResponse {
-    /// The status code: always 101.
+    /// The status code: 101 for an HTTP/1.1 upgrade, a 2xx for an extended
+    /// CONNECT (RFC 8441 §5).
     pub status: u16,
     /// The subprotocol the server chose, one of those offered.
     pub protocol: Option<String>,

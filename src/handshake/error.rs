@@ -6,7 +6,6 @@
 //! Client-side errors (found while reading a server's response, §4.1) and
 //! local misuse have no status: the client simply closes the connection.
 
-use alloc::format;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -182,18 +181,15 @@ impl HandshakeError {
     /// writing it.
     pub fn response(&self) -> Option<Vec<u8>> {
         let status = self.status()?;
-        let extra = match status {
-            405 => "Allow: GET\r\n",
-            426 => "Sec-WebSocket-Version: 13\r\n",
-            _ => "",
-        };
-        Some(
-            format!(
-                "HTTP/1.1 {status} {}\r\nConnection: close\r\nContent-Length: 0\r\n{extra}\r\n",
-                reason_phrase(status)
-            )
-            .into_bytes(),
-        )
+        let mut out = Vec::with_capacity(96);
+        super::head::write_head(
+            &mut out,
+            status,
+            [("Connection", "close"), ("Content-Length", "0")]
+                .into_iter()
+                .chain(refusal_field(status)),
+        );
+        Some(out)
     }
 }
 
@@ -229,6 +225,17 @@ pub const REFUSAL_LINGER: Linger = Linger {
     bytes: 64 << 10,
     time: core::time::Duration::from_millis(500),
 };
+
+/// The field a refusal with `status` carries besides `Connection` and
+/// `Content-Length`: `Allow: GET` for 405 (RFC 9110 §15.5.6) and
+/// `Sec-WebSocket-Version: 13` for 426 (RFC 6455 §4.4).
+pub(crate) fn refusal_field(status: u16) -> Option<(&'static str, &'static str)> {
+    match status {
+        405 => Some(("Allow", "GET")),
+        426 => Some(("Sec-WebSocket-Version", "13")),
+        _ => None,
+    }
+}
 
 /// The reason phrase for a status code, or `""` (allowed by RFC 9112 §4).
 pub(crate) fn reason_phrase(status: u16) -> &'static str {

@@ -3,10 +3,13 @@
 //! the like.
 //!
 //! The checks are those of the byte-level parsers, not a second copy of
-//! them: a request's method, target, version and header fields go through
-//! [`ServerHandshake`] (RFC 6455 §4.2.1), a response's through
-//! [`ClientHandshake`] (§4.1), so a request refused on raw bytes is refused
-//! here with the same [`HandshakeError`] and status.
+//! them: a request's method, target, version, pseudo-header fields and
+//! header fields become the same structured head the byte parser produces,
+//! validated by the same code (RFC 6455 §4.2.1 for an HTTP/1.1 upgrade, RFC
+//! 8441 §4-§5 for an extended CONNECT over HTTP/2), so a request refused on
+//! raw bytes is refused here with the same [`HandshakeError`] and status. The
+//! answer is built from the same structured response head. Nothing is
+//! written out as HTTP/1.1 text to be parsed again.
 //!
 //! ```
 //! use rfc6455::Config;
@@ -30,42 +33,73 @@
 //! # Ok::<(), rfc6455::handshake::HandshakeError>(())
 //! ```
 
-use alloc::vec::Vec;
-use bytes::BytesMut;
+use alloc::string::{String, ToString};
 
 use ::http::header::{HeaderName, HeaderValue};
 use ::http::{HeaderMap, Method, StatusCode, Uri, Version};
 
+use super::head::{HttpVersion, RequestHead};
 use super::{
     Accept, Accepted, ClientHandshake, ClientRequest, HandshakeError, HandshakeRequest,
-    HandshakeResponse, ServerHandshake,
+    HandshakeResponse, Headers,
 };
 use crate::Config;
 
-fn version_str(version: Version) -> &'static str {
+fn version_of(version: Version) -> HttpVersion {
     match version {
-        Version::HTTP_09 => "HTTP/0.9",
-        Version::HTTP_10 => "HTTP/1.0",
-        Version::HTTP_11 => "HTTP/1.1",
-        Version::HTTP_2 => "HTTP/2.0",
-        _ => "HTTP/3.0",
+        Version::HTTP_11 => HttpVersion::Http11,
+        Version::HTTP_2 => HttpVersion::Http2,
+        _ => HttpVersion::Other,
     }
 }
 
-fn push_headers(out: &mut Vec<u8>, headers: &HeaderMap) {
-    // Names are tokens and values free of CR and LF (the http crate checks
-    // both), so the block cannot be split or extended by a field.
-    for (name, value) in headers {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
+/// The fields of `map`, in its order (a name's values together).
+fn headers_of(map: &HeaderMap) -> Headers {
+    Headers::from_fields(
+        map.iter()
+            .map(|(name, value)| (name.as_str().as_bytes(), value.as_bytes())),
+    )
 }
 
-fn request_target(uri: &Uri) -> alloc::string::String {
-    use alloc::string::ToString;
+/// The request head of `http` parts, under `config`'s limits on the
+/// handshake's size and field count: the HTTP library has parsed the
+/// request already, so these bound what the handshake keeps, with the
+/// statuses the byte parser gives (431).
+fn request_head(
+    method: &Method,
+    target: String,
+    version: Version,
+    headers: &HeaderMap,
+    config: &Config,
+) -> Result<RequestHead, HandshakeError> {
+    // The size the request would have as HTTP/1.1 text.
+    let size = headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 4)
+        .fold(
+            method.as_str().len() + target.len() + 13,
+            usize::saturating_add,
+        );
+    if size > config.max_handshake_size {
+        return Err(HandshakeError::RequestTooLarge);
+    }
+    if headers.len() > config.max_headers {
+        return Err(HandshakeError::TooManyHeaders);
+    }
+    Ok(RequestHead {
+        method: super::head::Method::from_token(method.as_str()),
+        target,
+        version: version_of(version),
+        scheme: None,
+        authority: None,
+        protocol: None,
+        headers: headers_of(headers),
+    })
+}
+
+/// The request-target an HTTP/1.1 request line would carry: origin-form,
+/// or absolute-form when the URI has a scheme.
+fn request_target(uri: &Uri) -> String {
     match uri.path_and_query() {
         Some(pq) if uri.scheme().is_none() => pq.as_str().to_string(),
         None if uri.scheme().is_none() => "/".to_string(),
@@ -81,8 +115,8 @@ fn request_target(uri: &Uri) -> alloc::string::String {
 /// [`accept`](HandshakeRequest::accept) (then [`response`] for an `http::Response`).
 ///
 /// # Errors
-/// The [`HandshakeError`] the byte-level parser gives for the same request;
-/// answer with [`error_response`].
+/// The [`HandshakeError`] the byte-level parser gives for the same request
+/// (the rules are the same code); answer with [`error_response`].
 pub fn parse_request_parts(
     method: &Method,
     uri: &Uri,
@@ -90,18 +124,8 @@ pub fn parse_request_parts(
     headers: &HeaderMap,
     config: &Config,
 ) -> Result<HandshakeRequest, HandshakeError> {
-    let mut block = Vec::with_capacity(256);
-    block.extend_from_slice(method.as_str().as_bytes());
-    block.push(b' ');
-    block.extend_from_slice(request_target(uri).as_bytes());
-    block.push(b' ');
-    block.extend_from_slice(version_str(version).as_bytes());
-    block.extend_from_slice(b"\r\n");
-    push_headers(&mut block, headers);
-    let mut buf = BytesMut::from(&block[..]);
-    ServerHandshake::new(config)
-        .parse(&mut buf)?
-        .ok_or(HandshakeError::RequestTooLarge)
+    let head = request_head(method, request_target(uri), version, headers, config)?;
+    HandshakeRequest::from_upgrade(head, &config.extensions)
 }
 
 /// [`parse_request_parts`] for a whole `http::Request` (its body is not
@@ -138,49 +162,67 @@ pub fn accept_request<B>(
     Ok((response(&accepted), accepted))
 }
 
-/// Parses a complete response head produced by this crate.
-fn response_from_bytes(bytes: &[u8]) -> ::http::Response<()> {
-    let mut slots = [httparse::EMPTY_HEADER; 32];
-    let mut parsed = httparse::Response::new(&mut slots);
-    let mut out = ::http::Response::new(());
-    if parsed.parse(bytes).is_err() {
-        *out.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-        return out;
-    }
-    *out.status_mut() = parsed
-        .code
-        .and_then(|c| StatusCode::from_u16(c).ok())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    for h in parsed.headers.iter() {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(h.name.as_bytes()),
-            HeaderValue::from_bytes(h.value),
+/// `fields` as a header map. Names and values were validated where they
+/// were given (tokens; no control characters), which the `http` crate's
+/// rules admit.
+fn header_map<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in fields {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
         ) {
-            out.headers_mut().append(name, value);
+            (Ok(name), Ok(value)) => {
+                map.append(name, value);
+            }
+            _ => debug_assert!(false, "a validated field the http crate refuses: {name}"),
         }
     }
-    out
+    map
 }
 
-/// The `101 Switching Protocols` response of an accepted handshake, as an
-/// `http::Response`: `Upgrade`, `Connection`, `Sec-WebSocket-Accept`, the
-/// subprotocol and extensions agreed, and the headers [`Accept`] added.
+/// The response accepting a handshake, as an `http::Response`: for an
+/// HTTP/1.1 upgrade `101 Switching Protocols` with `Upgrade`, `Connection`
+/// and `Sec-WebSocket-Accept`; for an extended CONNECT (RFC 8441 §5) `200`
+/// without them; then the subprotocol and extensions agreed and the headers
+/// [`Accept`] added.
 pub fn response(accepted: &Accepted) -> ::http::Response<()> {
-    response_from_bytes(&accepted.response)
+    let head = &accepted.response;
+    let mut out = ::http::Response::new(());
+    *out.status_mut() = StatusCode::from_u16(head.status).unwrap_or(StatusCode::OK);
+    *out.headers_mut() = header_map(head.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    out
 }
 
 /// The refusal to send for a failed handshake: its status (400, 403, 405,
 /// 426 with `Sec-WebSocket-Version: 13`, 431, ...) and `Connection: close`.
 /// An error that is not a server's refusal gives 500.
 pub fn error_response(error: &HandshakeError) -> ::http::Response<()> {
-    match error.response() {
-        Some(bytes) => response_from_bytes(&bytes),
-        None => {
-            let mut out = ::http::Response::new(());
-            *out.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-            out
-        }
-    }
+    let status = error.status().unwrap_or(500);
+    let mut out = ::http::Response::new(());
+    *out.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let extra = super::error::refusal_field(status);
+    *out.headers_mut() = header_map(
+        [("Connection", "close"), ("Content-Length", "0")]
+            .into_iter()
+            .chain(extra),
+    );
+    out
+}
+
+/// `head` as an `http::Request<()>` with `method`, `version` and `uri`.
+fn client_http_request<'a>(
+    method: Method,
+    version: Version,
+    uri: Uri,
+    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> ::http::Request<()> {
+    let mut out = ::http::Request::new(());
+    *out.method_mut() = method;
+    *out.version_mut() = version;
+    *out.uri_mut() = uri;
+    *out.headers_mut() = header_map(fields);
+    out
 }
 
 /// Builds the client's request (RFC 6455 §4.1) as an `http::Request`
@@ -193,28 +235,15 @@ pub fn client_request(
     request: ClientRequest,
     config: &Config,
 ) -> Result<(::http::Request<()>, ClientHandshake), HandshakeError> {
-    let (bytes, handshake) = request.build(config)?;
-    let mut slots = alloc::vec![httparse::EMPTY_HEADER; config.max_headers.max(16)];
-    let mut parsed = httparse::Request::new(&mut slots);
-    parsed
-        .parse(&bytes)
-        .map_err(|_| HandshakeError::InvalidHeaderToSend)?;
-    let mut out = ::http::Request::new(());
-    *out.method_mut() = Method::GET;
-    *out.version_mut() = Version::HTTP_11;
-    *out.uri_mut() = parsed
-        .path
-        .unwrap_or("/")
-        .parse()
-        .map_err(|_| HandshakeError::InvalidHeaderToSend)?;
-    for h in parsed.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes())
-            .map_err(|_| HandshakeError::InvalidHeaderToSend)?;
-        let value =
-            HeaderValue::from_bytes(h.value).map_err(|_| HandshakeError::InvalidHeaderToSend)?;
-        out.headers_mut().append(name, value);
-    }
-    Ok((out, handshake))
+    let (head, handshake) = request.build_upgrade(config)?;
+    // The resource name was checked to be visible ASCII when the URL was
+    // parsed, which a URI path and query admit.
+    let uri =
+        Uri::try_from(head.target.as_str()).map_err(|_| HandshakeError::InvalidHeaderToSend)?;
+    Ok((
+        client_http_request(Method::GET, Version::HTTP_11, uri, head.fields()),
+        handshake,
+    ))
 }
 
 /// Checks a server's response (status and headers; the body is not looked
@@ -228,47 +257,24 @@ pub fn check_response<B>(
     handshake: &mut ClientHandshake,
     response: &::http::Response<B>,
 ) -> Result<HandshakeResponse, HandshakeError> {
-    let mut block = Vec::with_capacity(256);
-    block.extend_from_slice(b"HTTP/1.1 ");
-    block.extend_from_slice(response.status().as_str().as_bytes());
-    block.extend_from_slice(b" X\r\n");
-    push_headers(&mut block, response.headers());
-    let mut buf = BytesMut::from(&block[..]);
-    handshake
-        .parse(&mut buf)?
-        .ok_or(HandshakeError::ResponseTooLarge)
+    if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+        return Err(HandshakeError::UnexpectedStatus(response.status().as_u16()));
+    }
+    handshake.check_upgrade(headers_of(response.headers()))
 }
 
 // ---------------------------------------------------------------------------
 // RFC 8441: WebSockets over HTTP/2 (extended CONNECT)
 // ---------------------------------------------------------------------------
 
-/// A syntactically valid key standing in for the nonce RFC 8441 does away
-/// with, so that an extended CONNECT goes through the same checks as an
-/// HTTP/1.1 upgrade.
-const PLACEHOLDER_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
-
-/// Fields that belong to the HTTP/1.1 upgrade only, or are recomputed.
-fn is_h1_only(name: &HeaderName) -> bool {
-    use ::http::header::{CONNECTION, HOST, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE};
-    [
-        HOST,
-        UPGRADE,
-        CONNECTION,
-        SEC_WEBSOCKET_KEY,
-        SEC_WEBSOCKET_ACCEPT,
-    ]
-    .contains(name)
-}
-
 /// Validates an extended CONNECT request opening a WebSocket over HTTP/2
 /// (RFC 8441 §4, §5): method `CONNECT`, HTTP/2, `:protocol` (given by the
 /// HTTP/2 library, e.g. `h2::ext::Protocol`) equal to `websocket`,
 /// `:scheme`, `:authority` and `:path` present, `Sec-WebSocket-Version: 13`;
 /// optional `Origin`, subprotocols and extensions, checked as for HTTP/1.1.
-/// There is no `Sec-WebSocket-Key`: the returned [`HandshakeRequest`]'s
-/// [`key`](HandshakeRequest::key) is a placeholder. Accept it with
-/// [`HandshakeRequest::accept`], then answer with [`extended_connect_response`].
+/// There is no `Sec-WebSocket-Key`
+/// ([`key`](HandshakeRequest::key) is `None`). Accept it with
+/// [`HandshakeRequest::accept`], then answer with [`response`] (a `200`).
 ///
 /// # Errors
 /// [`HandshakeError::MethodNotAllowed`] (405) for another method,
@@ -276,9 +282,10 @@ fn is_h1_only(name: &HeaderName) -> bool {
 /// another HTTP version, [`MissingUpgrade`](HandshakeError::MissingUpgrade)
 /// (400) for a missing or other `:protocol`,
 /// [`MalformedRequest`](HandshakeError::MalformedRequest) for a missing
-/// pseudo-header, then the header checks shared with HTTP/1.1 (426 for
-/// another version, 400 for malformed subprotocols or extensions). Answer
-/// with [`error_response`].
+/// pseudo-header, [`InvalidHost`](HandshakeError::InvalidHost) for an
+/// invalid `:authority`, then the header checks shared with HTTP/1.1 (426
+/// for another version, 400 for malformed subprotocols or extensions).
+/// Answer with [`error_response`].
 pub fn parse_extended_connect_parts(
     method: &Method,
     uri: &Uri,
@@ -287,42 +294,14 @@ pub fn parse_extended_connect_parts(
     protocol: Option<&str>,
     config: &Config,
 ) -> Result<HandshakeRequest, HandshakeError> {
-    if method != Method::CONNECT {
-        return Err(HandshakeError::MethodNotAllowed);
-    }
-    if version != Version::HTTP_2 {
-        return Err(HandshakeError::UnsupportedHttpVersion);
-    }
-    if !protocol.is_some_and(|p| p.eq_ignore_ascii_case("websocket")) {
-        return Err(HandshakeError::MissingUpgrade);
-    }
-    let (Some(authority), Some(path), true) = (
-        uri.authority(),
-        uri.path_and_query(),
-        uri.scheme().is_some(),
-    ) else {
-        return Err(HandshakeError::MalformedRequest);
-    };
-    let mut block = Vec::with_capacity(256);
-    block.extend_from_slice(b"GET ");
-    block.extend_from_slice(path.as_str().as_bytes());
-    block.extend_from_slice(b" HTTP/1.1\r\nHost: ");
-    block.extend_from_slice(authority.as_str().as_bytes());
-    block
-        .extend_from_slice(b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
-    block.extend_from_slice(PLACEHOLDER_KEY.as_bytes());
-    block.extend_from_slice(b"\r\n");
-    let mut rest = HeaderMap::new();
-    for (name, value) in headers {
-        if !is_h1_only(name) {
-            rest.append(name.clone(), value.clone());
-        }
-    }
-    push_headers(&mut block, &rest);
-    let mut buf = BytesMut::from(&block[..]);
-    ServerHandshake::new(config)
-        .parse(&mut buf)?
-        .ok_or(HandshakeError::RequestTooLarge)
+    let target = uri
+        .path_and_query()
+        .map_or_else(String::new, |pq| pq.as_str().to_string());
+    let mut head = request_head(method, target, version, headers, config)?;
+    head.scheme = uri.scheme_str().map(ToString::to_string);
+    head.authority = uri.authority().map(|a| a.as_str().to_string());
+    head.protocol = protocol.map(ToString::to_string);
+    HandshakeRequest::from_extended_connect(head, &config.extensions)
 }
 
 /// [`parse_extended_connect_parts`] for a whole `http::Request`.
@@ -344,31 +323,14 @@ pub fn parse_extended_connect<B>(
     )
 }
 
-/// The `200` answering an accepted extended CONNECT (RFC 8441 §5): the
-/// subprotocol and extensions agreed and the headers [`Accept`] added; no
-/// `Upgrade`, `Connection` or `Sec-WebSocket-Accept`.
-pub fn extended_connect_response(accepted: &Accepted) -> ::http::Response<()> {
-    let mut response = response(accepted);
-    *response.status_mut() = StatusCode::OK;
-    let h1_only: Vec<HeaderName> = response
-        .headers()
-        .keys()
-        .filter(|n| is_h1_only(n))
-        .cloned()
-        .collect();
-    for name in h1_only {
-        response.headers_mut().remove(name);
-    }
-    response
-}
-
 /// Builds an extended CONNECT request (RFC 8441 §5) from `request`:
 /// `CONNECT`, HTTP/2, a URI with scheme (`https` for `wss://`, else
 /// `http`), authority and path, `Sec-WebSocket-Version: 13`, the offered
-/// subprotocols and extensions and the added headers. The `:protocol`
-/// pseudo-header is the HTTP/2 library's business: set it to `websocket`
-/// (with h2, the `h2::ext::Protocol` request extension). Check the answer
-/// with [`check_extended_connect_response`].
+/// subprotocols and extensions and the added headers; no `Host`,
+/// `Upgrade`, `Connection` or key. The `:protocol` pseudo-header is the
+/// HTTP/2 library's business: set it to `websocket` (with h2, the
+/// `h2::ext::Protocol` request extension). Check the answer with
+/// [`check_extended_connect_response`].
 ///
 /// # Errors
 /// As [`ClientRequest::build`].
@@ -376,26 +338,18 @@ pub fn extended_connect_request(
     request: ClientRequest,
     config: &Config,
 ) -> Result<(::http::Request<()>, ClientHandshake), HandshakeError> {
-    let scheme = if request.is_tls() { "https" } else { "http" };
-    let (h1, handshake) = client_request(request, config)?;
-    let authority = h1
-        .headers()
-        .get(::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let uri: Uri = alloc::format!("{scheme}://{authority}{}", h1.uri())
-        .parse()
+    let (head, handshake) = request.build_extended_connect(config)?;
+    let uri = Uri::builder()
+        .scheme(if head.tls { "https" } else { "http" })
+        .authority(head.authority.as_str())
+        .path_and_query(head.target.as_str())
+        .build()
         .map_err(|_| HandshakeError::InvalidHeaderToSend)?;
-    let mut out = ::http::Request::new(());
-    *out.method_mut() = Method::CONNECT;
-    *out.version_mut() = Version::HTTP_2;
-    *out.uri_mut() = uri;
-    for (name, value) in h1.headers() {
-        if !is_h1_only(name) {
-            out.headers_mut().append(name.clone(), value.clone());
-        }
-    }
-    Ok((out, handshake))
+    let fields = head.fields.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    Ok((
+        client_http_request(Method::CONNECT, Version::HTTP_2, uri, fields),
+        handshake,
+    ))
 }
 
 /// Checks the answer to an extended CONNECT (RFC 8441 §5): a 2xx status,
@@ -413,28 +367,7 @@ pub fn check_extended_connect_response<B>(
     if !response.status().is_success() {
         return Err(HandshakeError::UnexpectedStatus(response.status().as_u16()));
     }
-    let mut synthesized = ::http::Response::new(());
-    *synthesized.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let h = synthesized.headers_mut();
-    for (name, value) in response.headers() {
-        if !is_h1_only(name) {
-            h.append(name.clone(), value.clone());
-        }
-    }
-    h.insert(
-        ::http::header::UPGRADE,
-        HeaderValue::from_static("websocket"),
-    );
-    h.insert(
-        ::http::header::CONNECTION,
-        HeaderValue::from_static("Upgrade"),
-    );
-    let accept = HeaderValue::from_str(handshake.expected_accept().as_str())
-        .map_err(|_| HandshakeError::AcceptKeyMismatch)?;
-    h.insert(::http::header::SEC_WEBSOCKET_ACCEPT, accept);
-    let mut checked = check_response(handshake, &synthesized)?;
-    checked.status = response.status().as_u16();
-    Ok(checked)
+    handshake.check_agreement(response.status().as_u16(), headers_of(response.headers()))
 }
 
 #[cfg(test)]
@@ -532,8 +465,69 @@ mod tests {
         assert_eq!(parsed.path(), "http://example.com/abs");
     }
 
+    /// The same request as HTTP/1.1 bytes and as `http` types meets the
+    /// same rules (one code path), refusals and acceptances alike.
+    #[test]
+    fn http_types_and_bytes_agree() {
+        use super::super::ServerHandshake;
+        let base = [
+            ("Host", "example.com"),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("Sec-WebSocket-Version", "13"),
+        ];
+        type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a [&'a str]);
+        let cases: [Case; 9] = [
+            ("GET", "/ok?x=1", &[], &[]),
+            ("POST", "/", &[], &[]),
+            ("GET", "/", &[], &["Host"]),
+            ("GET", "/", &[], &["Upgrade"]),
+            ("GET", "/", &[], &["Connection"]),
+            ("GET", "/", &[], &["Sec-WebSocket-Key"]),
+            (
+                "GET",
+                "/",
+                &[("Sec-WebSocket-Version", "8")],
+                &["Sec-WebSocket-Version"],
+            ),
+            ("GET", "/", &[("Content-Length", "3")], &[]),
+            ("GET", "/", &[("Sec-WebSocket-Protocol", "a b")], &[]),
+        ];
+        for (method, target, extra, drop) in cases {
+            let fields: alloc::vec::Vec<(&str, &str)> = base
+                .iter()
+                .filter(|(n, _)| !drop.contains(n))
+                .chain(extra.iter())
+                .copied()
+                .collect();
+            let mut text = alloc::format!("{method} {target} HTTP/1.1\r\n");
+            let mut builder = ::http::Request::builder().method(method).uri(target);
+            for (n, v) in &fields {
+                text.push_str(&alloc::format!("{n}: {v}\r\n"));
+                builder = builder.header(*n, *v);
+            }
+            text.push_str("\r\n");
+            let from_bytes = ServerHandshake::new(&Config::default())
+                .parse(&mut bytes::BytesMut::from(text.as_bytes()))
+                .map(|r| r.map(|r| r.path().to_string()));
+            let from_http = parse_request(&builder.body(()).unwrap(), &Config::default())
+                .map(|r| Some(r.path().to_string()));
+            assert_eq!(from_bytes, from_http, "{text}");
+        }
+    }
+
     #[test]
     fn header_limits_apply() {
+        let req = ws_request()
+            .header("x-pad", "a".repeat(20_000))
+            .body(())
+            .unwrap();
+        let e = parse_request(&req, &Config::default()).unwrap_err();
+        assert_eq!(
+            (e.clone(), e.status()),
+            (HandshakeError::RequestTooLarge, Some(431))
+        );
         let mut builder = ws_request();
         for i in 0..80 {
             builder = builder.header(alloc::format!("x-{i}"), "v");
@@ -601,9 +595,11 @@ mod tests {
         let parsed = parse_extended_connect(&req, Some("websocket"), &Config::default()).unwrap();
         assert_eq!(parsed.path(), "/chat?x=1");
         assert_eq!(parsed.host(), "example.com");
+        assert_eq!(parsed.key(), None);
+        assert!(parsed.is_extended_connect());
         assert!(parsed.check_origin(&["https://example.com"]).is_ok());
         let accepted = parsed.accept(Accept::new().protocol("chat")).unwrap();
-        let resp = extended_connect_response(&accepted);
+        let resp = response(&accepted);
         assert_eq!(resp.status(), StatusCode::OK);
         assert_eq!(resp.headers()["sec-websocket-protocol"], "chat");
         for gone in ["upgrade", "connection", "sec-websocket-accept"] {
@@ -645,11 +641,13 @@ mod tests {
         assert_eq!(req.method(), Method::CONNECT);
         assert_eq!(req.version(), Version::HTTP_2);
         assert_eq!(req.uri(), "https://example.com:8443/feed");
-        assert!(!req.headers().contains_key("sec-websocket-key"));
-        assert!(!req.headers().contains_key("host"));
+        for absent in ["sec-websocket-key", "host", "upgrade", "connection"] {
+            assert!(!req.headers().contains_key(absent), "{absent}");
+        }
+        assert_eq!(hs.expected_accept(), None);
         let parsed = parse_extended_connect(&req, Some("websocket"), &config).unwrap();
         let accepted = parsed.accept(Accept::new().protocol("v2")).unwrap();
-        let resp = extended_connect_response(&accepted);
+        let resp = response(&accepted);
         let checked = check_extended_connect_response(&mut hs, &resp).unwrap();
         assert_eq!(
             (checked.status, checked.protocol.as_deref()),

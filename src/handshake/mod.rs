@@ -36,7 +36,7 @@
 //! assert_eq!(req.path(), "/chat");
 //! let accepted = req.accept(Accept::new().protocol("chat"))?;
 //!
-//! let mut outbound = BytesMut::from(&accepted.response[..]);
+//! let mut outbound = BytesMut::from(&accepted.response.to_bytes()[..]);
 //! let response = client.parse(&mut outbound)?.expect("complete response");
 //! assert_eq!(response.protocol.as_deref(), Some("chat"));
 //! # Ok::<(), rfc6455::handshake::HandshakeError>(())
@@ -44,9 +44,11 @@
 
 mod client;
 mod error;
+mod head;
 mod headers;
 #[cfg(feature = "http")]
 pub mod http;
+mod request;
 mod server;
 mod url;
 
@@ -57,8 +59,10 @@ use sha1::{Digest, Sha1};
 
 pub use client::{ClientHandshake, ClientRequest, HandshakeResponse};
 pub use error::{HandshakeError, Linger, REFUSAL_LINGER, UrlError};
+pub use head::ResponseHead;
 pub use headers::Headers;
-pub use server::{Accept, Accepted, HandshakeRequest, ServerHandshake};
+pub use request::{Accept, Accepted, HandshakeRequest};
+pub use server::ServerHandshake;
 
 pub(crate) use headers::{is_tchar, is_token};
 

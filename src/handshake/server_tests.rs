@@ -1,6 +1,8 @@
 use super::*;
+use crate::handshake::Accept;
 use alloc::borrow::ToOwned;
 use alloc::format;
+use alloc::vec::Vec;
 use proptest::prelude::*;
 
 /// The sample request of RFC 6455 §1.2.
@@ -63,13 +65,15 @@ fn rfc_sample_request_and_response() {
     assert_eq!(req.path(), "/chat");
     assert_eq!(req.host(), "server.example.com");
     assert_eq!(req.origin(), Some("http://example.com"));
-    assert_eq!(req.key(), "dGhlIHNhbXBsZSBub25jZQ==");
+    assert_eq!(req.key(), Some("dGhlIHNhbXBsZSBub25jZQ=="));
+    assert!(!req.is_extended_connect());
     assert_eq!(req.protocols(), ["chat", "superchat"]);
     assert!(req.extensions().is_empty());
     assert_eq!(req.headers().len(), 7);
     assert_eq!(req.headers().get("sec-websocket-version"), Some("13"));
     let accepted = req.accept(Accept::new().protocol("chat")).unwrap();
-    assert_eq!(accepted.response, RFC_RESPONSE);
+    assert_eq!(accepted.response.to_bytes(), RFC_RESPONSE);
+    assert_eq!(accepted.response.status, 101);
     assert_eq!(accepted.protocol.as_deref(), Some("chat"));
     assert_eq!(accepted.negotiated.rsv_bits(), 0);
     let conn = accepted.into_connection(Config::default());
@@ -335,7 +339,8 @@ fn extension_offers_are_parsed_and_ignored() {
     let names: Vec<&str> = req.extensions().iter().map(|e| e.name()).collect();
     assert_eq!(names, ["permessage-deflate", "x-foo"]);
     let accepted = req.accept(Accept::new()).unwrap();
-    let text = core::str::from_utf8(&accepted.response).unwrap();
+    let bytes = accepted.response.to_bytes();
+    let text = core::str::from_utf8(&bytes).unwrap();
     assert!(!text.contains("Sec-WebSocket-Extensions"));
     let e = err(&[], &[("Sec-WebSocket-Extensions", "a;;")]);
     assert_eq!(e, HandshakeError::InvalidHeader("Sec-WebSocket-Extensions"));
@@ -358,6 +363,7 @@ fn subprotocol_selection() {
     assert!(
         !accepted
             .response
+            .to_bytes()
             .windows(22)
             .any(|w| w == b"Sec-WebSocket-Protocol")
     );
@@ -376,6 +382,7 @@ fn extra_response_headers() {
     assert!(
         accepted
             .response
+            .to_bytes()
             .ends_with(b"Set-Cookie: id=1; HttpOnly\r\nX-A: \r\n\r\n")
     );
     for (n, v) in [

@@ -107,7 +107,7 @@ where
     let refusal = match outcome {
         Ok(Ok(accepted)) => {
             with_deadline(&config, async {
-                Ok(io.write_all(&accepted.response).await?)
+                Ok(io.write_all(&accepted.response.to_bytes()).await?)
             })
             .await?;
             let protocol = accepted.protocol.clone();
