@@ -211,7 +211,10 @@ pub fn connect_blocking(
     let name = server_name(&request)?;
     let mut last = io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
     let mut tcp = None;
-    for addr in (request.host(), request.port()).to_socket_addrs()? {
+    let addrs = (request.host(), request.port())
+        .to_socket_addrs()
+        .map_err(StreamError::Connect)?;
+    for addr in addrs {
         let attempt = match left()? {
             None => TcpStream::connect(addr),
             Some(l) => TcpStream::connect_timeout(&addr, l),
@@ -224,7 +227,7 @@ pub fn connect_blocking(
             Err(e) => last = e,
         }
     }
-    let mut tcp = tcp.ok_or(StreamError::Io(last))?;
+    let mut tcp = tcp.ok_or(StreamError::Connect(last))?;
     tcp.set_nodelay(true)?;
     let mut tls = ClientConnection::new(config, name)
         .map_err(|e| StreamError::Tls(io::Error::new(io::ErrorKind::InvalidInput, e)))?;

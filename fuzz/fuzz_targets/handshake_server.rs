@@ -58,7 +58,8 @@ fn run(config: &Config, chunks: &[&[u8]]) -> Outcome {
     if let Err(e) = &result {
         // Sticky.
         assert_eq!(server.parse(&mut buf).err().as_ref(), Some(e), "error not sticky");
-        if let Some(resp) = e.response() {
+        if e.status().is_some() {
+            let resp = e.refusal().to_bytes();
             assert!(resp.starts_with(b"HTTP/1.1 4") || resp.starts_with(b"HTTP/1.1 5"));
         }
     }
@@ -73,7 +74,7 @@ fn run(config: &Config, chunks: &[&[u8]]) -> Outcome {
         assert!(resp.windows(expected.len()).any(|w| w == expected.as_bytes()), "accept key missing");
         let _ = req.check_origin(&["http://example.com"]);
         let _ = req.select_protocol(&["chat", "superchat"]);
-        let _ = req.reject(400);
+        let _ = rfc6455::handshake::Refusal::new(400).to_bytes();
     }
     // What was not consumed: the buffer and the chunks never fed.
     let mut left = buf.to_vec();

@@ -2,11 +2,13 @@
 //! (RFC 6455 §4.1), then read and check the server's response (§4.1, second
 //! half).
 
+use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use bytes::BytesMut;
 
 use super::headers::{HeaderScanner, Headers, Scan, list_elements, push_extra_header};
+use super::refused::{Progress, RefusalBody};
 use super::url::{Url, parse_url};
 use super::{AcceptKey, HandshakeError, accept_key, encode_key, is_token};
 use crate::extension::{ExtensionConfig, Negotiated, parse_extensions};
@@ -214,6 +216,8 @@ impl ClientRequest {
             accept,
             protocols: self.protocols,
             extensions: config.extensions.clone(),
+            max_refusal_body: config.max_refusal_body,
+            refusal: None,
             failed: None,
         };
         (head, handshake)
@@ -245,6 +249,30 @@ impl ClientHead {
 }
 
 /// Reads and checks the server's answer to a [`ClientRequest`].
+///
+/// A `101` is checked and handed out as a [`HandshakeResponse`]. Any other
+/// status is the server's refusal: its body is read too, up to
+/// [`Config::max_refusal_body`] bytes, and the handshake ends with
+/// [`HandshakeError::Refused`]. A body that runs to the end of the
+/// connection ends when the caller says so with
+/// [`receive_eof`](Self::receive_eof); a caller that stops waiting (its
+/// deadline passed) gets what arrived with [`abandon`](Self::abandon).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use rfc6455::Config;
+/// use rfc6455::handshake::{ClientRequest, HandshakeError};
+///
+/// let (_, mut client) = ClientRequest::new("ws://example.com/")?.build(&Config::default())?;
+/// let mut buf = BytesMut::from(&b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 16\r\n\r\n{\"error\":"[..]);
+/// assert!(client.parse(&mut buf)?.is_none(), "the body is not complete");
+/// buf.extend_from_slice(b"\"nope\"}");
+/// let refused = client.parse(&mut buf).unwrap_err();
+/// let refused = refused.refused().expect("a refusal");
+/// assert_eq!((refused.status, &refused.body[..]), (401, &b"{\"error\":\"nope\"}"[..]));
+/// assert!(!refused.truncated);
+/// # Ok::<(), HandshakeError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct ClientHandshake {
     scanner: HeaderScanner,
@@ -253,6 +281,9 @@ pub struct ClientHandshake {
     accept: Option<AcceptKey>,
     protocols: Vec<String>,
     extensions: ExtensionConfig,
+    max_refusal_body: usize,
+    /// A refusal whose body is being read.
+    refusal: Option<RefusalBody>,
     failed: Option<HandshakeError>,
 }
 
@@ -268,13 +299,15 @@ impl ClientHandshake {
     /// Returns `Ok(None)` when more bytes are needed (bytes already seen are
     /// not scanned again). On success, exactly the response's header block is
     /// removed from `buf`; bytes after it (the server's first frames) stay.
-    /// The handshake is then over: do not call again.
+    /// The handshake is then over: do not call again. After a refusal's
+    /// head, the body bytes are taken off `buf` as they come.
     ///
     /// # Errors
     /// [`ResponseTooLarge`] as soon as `buf` holds
     /// [`Config::max_handshake_size`] bytes without the end of a header block
     /// or the block has too many fields, [`MalformedResponse`],
-    /// [`UnexpectedStatus`] for a status other than 101, then the checks of
+    /// [`Refused`] for a status other than 101 once its body is read (or
+    /// cut at [`Config::max_refusal_body`]), then the checks of
     /// §4.1: [`ResponseMissingUpgrade`], [`ResponseMissingConnectionUpgrade`],
     /// [`AcceptKeyMismatch`], [`UnofferedProtocol`],
     /// [`InvalidResponseHeader`], [`UnofferedExtension`]. The client should
@@ -282,7 +315,7 @@ impl ClientHandshake {
     ///
     /// [`ResponseTooLarge`]: HandshakeError::ResponseTooLarge
     /// [`MalformedResponse`]: HandshakeError::MalformedResponse
-    /// [`UnexpectedStatus`]: HandshakeError::UnexpectedStatus
+    /// [`Refused`]: HandshakeError::Refused
     /// [`ResponseMissingUpgrade`]: HandshakeError::ResponseMissingUpgrade
     /// [`ResponseMissingConnectionUpgrade`]: HandshakeError::ResponseMissingConnectionUpgrade
     /// [`AcceptKeyMismatch`]: HandshakeError::AcceptKeyMismatch
@@ -303,11 +336,51 @@ impl ClientHandshake {
         result
     }
 
+    /// Tells the handshake that the connection ended after the bytes in
+    /// `buf` (the peer closed it): what `buf` holds is parsed, then the
+    /// handshake ends. A body that runs to the end of the connection is then
+    /// complete; a body announced longer is marked truncated.
+    ///
+    /// # Errors
+    /// As [`parse`](Self::parse), and [`HandshakeError::ResponseIncomplete`]
+    /// if the response head did not arrive whole.
+    pub fn receive_eof(&mut self, buf: &mut BytesMut) -> Result<HandshakeResponse, HandshakeError> {
+        if let Some(response) = self.parse(buf)? {
+            return Ok(response);
+        }
+        let error = match self.refusal.take() {
+            Some(mut body) => HandshakeError::Refused(Box::new(body.finish(true))),
+            None => HandshakeError::ResponseIncomplete,
+        };
+        self.failed = Some(error.clone());
+        Err(error)
+    }
+
+    /// Ends a handshake the caller stops waiting for (its deadline passed,
+    /// or the transport failed): if a refusal's head has arrived, the
+    /// [`HandshakeError::Refused`] with the body received so far, marked
+    /// truncated unless it was complete; `None` if no refusal is underway
+    /// (the caller reports its own reason).
+    pub fn abandon(&mut self) -> Option<HandshakeError> {
+        let error = HandshakeError::Refused(Box::new(self.refusal.take()?.finish(false)));
+        self.failed = Some(error.clone());
+        Some(error)
+    }
+
     fn parse_inner(
         &mut self,
         buf: &mut BytesMut,
     ) -> Result<Option<HandshakeResponse>, HandshakeError> {
         use HandshakeError::*;
+        if let Some(body) = &mut self.refusal {
+            return match body.receive(buf) {
+                Progress::Partial => Ok(None),
+                Progress::Done(refused) => {
+                    self.refusal = None;
+                    Err(Refused(Box::new(refused)))
+                }
+            };
+        }
         let end = match self.scanner.scan(buf) {
             Scan::Partial => return Ok(None),
             Scan::TooLarge => return Err(ResponseTooLarge),
@@ -329,7 +402,10 @@ impl ClientHandshake {
         }
         match code {
             Some(101) => self.check_upgrade(headers).map(Some),
-            Some(code) => Err(UnexpectedStatus(code)),
+            Some(code) => {
+                self.refusal = Some(RefusalBody::new(code, headers, self.max_refusal_body));
+                self.parse_inner(buf)
+            }
             None => Err(MalformedResponse),
         }
     }

@@ -33,7 +33,9 @@
 //! # Ok::<(), rfc6455::handshake::HandshakeError>(())
 //! ```
 
+use alloc::boxed::Box;
 use alloc::string::{String, ToString};
+use bytes::Bytes;
 
 use ::http::header::{HeaderName, HeaderValue};
 use ::http::{HeaderMap, Method, StatusCode, Uri, Version};
@@ -41,7 +43,7 @@ use ::http::{HeaderMap, Method, StatusCode, Uri, Version};
 use super::head::{HttpVersion, RequestHead};
 use super::{
     Accept, Accepted, ClientHandshake, ClientRequest, HandshakeError, HandshakeRequest,
-    HandshakeResponse, Headers,
+    HandshakeResponse, Headers, Refusal, RefusedResponse,
 };
 use crate::Config;
 
@@ -116,7 +118,8 @@ fn request_target(uri: &Uri) -> String {
 ///
 /// # Errors
 /// The [`HandshakeError`] the byte-level parser gives for the same request
-/// (the rules are the same code); answer with [`error_response`].
+/// (the rules are the same code); answer with its
+/// [`refusal`](HandshakeError::refusal) ([`refusal_response`]).
 pub fn parse_request_parts(
     method: &Method,
     uri: &Uri,
@@ -194,19 +197,29 @@ pub fn response(accepted: &Accepted) -> ::http::Response<()> {
     out
 }
 
-/// The refusal to send for a failed handshake: its status (400, 403, 405,
-/// 426 with `Sec-WebSocket-Version: 13`, 431, ...) and `Connection: close`.
-/// An error that is not a server's refusal gives 500.
-pub fn error_response(error: &HandshakeError) -> ::http::Response<()> {
-    let status = error.status().unwrap_or(500);
-    let mut out = ::http::Response::new(());
-    *out.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let extra = super::error::refusal_field(status);
-    *out.headers_mut() = header_map(
-        [("Connection", "close"), ("Content-Length", "0")]
-            .into_iter()
-            .chain(extra),
-    );
+/// A refusal as the `http::Response` an HTTP/1.1 server (hyper, axum)
+/// returns: its status, `Connection: close`, `Content-Length`, the fields it
+/// carries and its body, of any type made from [`Bytes`] (such as
+/// `http_body_util::Full<Bytes>`). A request's own fault converts into a
+/// refusal ([`HandshakeError::refusal`]: 400, 403, 405 with `Allow`, 426
+/// with `Sec-WebSocket-Version: 13`, 431, ...).
+pub fn refusal_response<B: From<Bytes>>(refusal: &Refusal) -> ::http::Response<B> {
+    refusal_as_http(refusal, true)
+}
+
+/// A refusal answering an extended CONNECT (RFC 8441) as an HTTP/2
+/// `http::Response`: as [`refusal_response`] but without `Connection`,
+/// which HTTP/2 forbids (RFC 9113 §8.2.2).
+pub fn extended_connect_refusal<B: From<Bytes>>(refusal: &Refusal) -> ::http::Response<B> {
+    refusal_as_http(refusal, false)
+}
+
+fn refusal_as_http<B: From<Bytes>>(refusal: &Refusal, close: bool) -> ::http::Response<B> {
+    let length = refusal.content().len().to_string();
+    let mut out = ::http::Response::new(B::from(refusal.content().clone()));
+    *out.status_mut() =
+        StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *out.headers_mut() = header_map(refusal.fields(close, &length));
     out
 }
 
@@ -251,16 +264,27 @@ pub fn client_request(
 /// [`ClientHandshake::parse`].
 ///
 /// # Errors
-/// As [`ClientHandshake::parse`]: [`HandshakeError::UnexpectedStatus`] for a
-/// status other than 101, then the header checks of §4.1.
+/// As [`ClientHandshake::parse`]: [`HandshakeError::Refused`] for a status
+/// other than 101 (with the status and fields, and an empty body: the
+/// body is the HTTP library's to read, up to
+/// [`Config::max_refusal_body`]; `rfc6455::hyper::client` does), then the
+/// header checks of §4.1.
 pub fn check_response<B>(
     handshake: &mut ClientHandshake,
     response: &::http::Response<B>,
 ) -> Result<HandshakeResponse, HandshakeError> {
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
-        return Err(HandshakeError::UnexpectedStatus(response.status().as_u16()));
+        return Err(refused(response));
     }
     handshake.check_upgrade(headers_of(response.headers()))
+}
+
+/// A refusal's status and fields, with no body yet.
+fn refused<B>(response: &::http::Response<B>) -> HandshakeError {
+    HandshakeError::Refused(Box::new(RefusedResponse::new(
+        response.status().as_u16(),
+        headers_of(response.headers()),
+    )))
 }
 
 // ---------------------------------------------------------------------------
@@ -285,7 +309,8 @@ pub fn check_response<B>(
 /// pseudo-header, [`InvalidHost`](HandshakeError::InvalidHost) for an
 /// invalid `:authority`, then the header checks shared with HTTP/1.1 (426
 /// for another version, 400 for malformed subprotocols or extensions).
-/// Answer with [`error_response`].
+/// Answer with its [`refusal`](HandshakeError::refusal)
+/// ([`extended_connect_refusal`]).
 pub fn parse_extended_connect_parts(
     method: &Method,
     uri: &Uri,
@@ -356,7 +381,8 @@ pub fn extended_connect_request(
 /// then the subprotocol and extensions by the rules of §4.1.
 ///
 /// # Errors
-/// [`HandshakeError::UnexpectedStatus`] for a status outside 2xx,
+/// [`HandshakeError::Refused`] for a status outside 2xx (its body empty, as
+/// with [`check_response`]),
 /// [`UnofferedProtocol`](HandshakeError::UnofferedProtocol),
 /// [`InvalidResponseHeader`](HandshakeError::InvalidResponseHeader),
 /// [`UnofferedExtension`](HandshakeError::UnofferedExtension).
@@ -365,7 +391,7 @@ pub fn check_extended_connect_response<B>(
     response: &::http::Response<B>,
 ) -> Result<HandshakeResponse, HandshakeError> {
     if !response.status().is_success() {
-        return Err(HandshakeError::UnexpectedStatus(response.status().as_u16()));
+        return Err(refused(response));
     }
     handshake.check_agreement(response.status().as_u16(), headers_of(response.headers()))
 }
@@ -386,7 +412,7 @@ mod tests {
 
     fn status(req: ::http::Request<()>) -> u16 {
         let e = accept_request(&req, Accept::new(), &Config::default()).unwrap_err();
-        error_response(&e).status().as_u16()
+        refusal_response::<Bytes>(&e.refusal()).status().as_u16()
     }
 
     #[test]
@@ -438,8 +464,10 @@ mod tests {
         req.headers_mut()
             .insert("sec-websocket-version", HeaderValue::from_static("8"));
         let e = accept_request(&req, Accept::new(), &Config::default()).unwrap_err();
-        let resp = error_response(&e);
+        let resp = refusal_response::<Bytes>(&e.refusal());
         assert_eq!(resp.status(), 426);
+        assert_eq!(resp.headers()["connection"], "close");
+        assert_eq!(resp.headers()["content-length"], "0");
         assert_eq!(resp.headers()["sec-websocket-version"], "13");
         let mut req = ws_request().body(()).unwrap();
         req.headers_mut().remove("upgrade");
@@ -458,7 +486,7 @@ mod tests {
             .unwrap();
         let parsed = parse_request(&req, &Config::default()).unwrap();
         let e = parsed.check_origin(&["https://good.example"]).unwrap_err();
-        assert_eq!(error_response(&e).status(), 403);
+        assert_eq!(refusal_response::<Bytes>(&e.refusal()).status(), 403);
         // An absolute-form target is taken as the byte parser takes it.
         let req = ws_request().uri("http://example.com/abs").body(()).unwrap();
         let parsed = parse_request(&req, &Config::default()).unwrap();
@@ -518,6 +546,30 @@ mod tests {
     }
 
     #[test]
+    fn refusals_as_http_responses() {
+        let refusal = Refusal::new(401)
+            .header("WWW-Authenticate", "Bearer")
+            .json(r#"{"error":"invalid_token"}"#);
+        let h1: ::http::Response<Bytes> = refusal_response(&refusal);
+        assert_eq!(h1.status(), 401);
+        assert_eq!(h1.headers()["connection"], "close");
+        assert_eq!(h1.headers()["content-length"], "25");
+        assert_eq!(h1.headers()["www-authenticate"], "Bearer");
+        assert_eq!(h1.headers()["content-type"], "application/json");
+        assert_eq!(h1.body(), r#"{"error":"invalid_token"}"#);
+        let h2: ::http::Response<Bytes> = extended_connect_refusal(&refusal);
+        assert!(!h2.headers().contains_key("connection"));
+        assert_eq!(h2.headers()["content-length"], "25");
+        assert_eq!(h2.body(), h1.body());
+        // The application's mistake: a bare 500.
+        let mistake: ::http::Response<Bytes> =
+            refusal_response(&Refusal::new(401).header("Content-Length", "1").body("x"));
+        assert_eq!(mistake.status(), 500);
+        assert_eq!(mistake.headers()["content-length"], "0");
+        assert!(mistake.body().is_empty());
+    }
+
+    #[test]
     fn header_limits_apply() {
         let req = ws_request()
             .header("x-pad", "a".repeat(20_000))
@@ -565,11 +617,14 @@ mod tests {
             HandshakeError::AcceptKeyMismatch
         );
         let (_, mut hs) = client_request(ClientRequest::new("ws://a/").unwrap(), &config).unwrap();
-        let refused = ::http::Response::builder().status(403).body(()).unwrap();
-        assert_eq!(
-            check_response(&mut hs, &refused).unwrap_err(),
-            HandshakeError::UnexpectedStatus(403)
-        );
+        let refused = ::http::Response::builder()
+            .status(403)
+            .header("x-why", "origin")
+            .body(())
+            .unwrap();
+        let e = check_response(&mut hs, &refused).unwrap_err();
+        let r = e.refused().unwrap();
+        assert_eq!((r.status, r.headers.get("x-why")), (403, Some("origin")));
     }
 
     fn connect_request() -> ::http::request::Builder {
@@ -582,7 +637,9 @@ mod tests {
 
     fn connect_status(req: &::http::Request<()>, protocol: Option<&str>) -> u16 {
         let e = parse_extended_connect(req, protocol, &Config::default()).unwrap_err();
-        error_response(&e).status().as_u16()
+        let refusal = extended_connect_refusal::<Bytes>(&e.refusal());
+        assert!(!refusal.headers().contains_key("connection"), "HTTP/2");
+        refusal.status().as_u16()
     }
 
     #[test]
@@ -657,10 +714,8 @@ mod tests {
         let (_, mut hs) =
             extended_connect_request(ClientRequest::new("ws://a/").unwrap(), &config).unwrap();
         let refused = ::http::Response::builder().status(400).body(()).unwrap();
-        assert_eq!(
-            check_extended_connect_response(&mut hs, &refused).unwrap_err(),
-            HandshakeError::UnexpectedStatus(400)
-        );
+        let e = check_extended_connect_response(&mut hs, &refused).unwrap_err();
+        assert_eq!(e.refused().map(|r| r.status), Some(400));
         let (_, mut hs) =
             extended_connect_request(ClientRequest::new("ws://a/").unwrap(), &config).unwrap();
         let unoffered = ::http::Response::builder()

@@ -25,7 +25,7 @@ use alloc::vec::Vec;
 use super::head::{HttpVersion, Method, RequestHead, ResponseHead};
 use super::headers::{Headers, list_elements, push_extra_header};
 use super::url::{default_port, parse_authority};
-use super::{HandshakeError, accept_key, is_token, is_valid_key};
+use super::{HandshakeError, Refusal, accept_key, is_token, is_valid_key};
 use crate::extension::{ExtensionConfig, ExtensionOffer, Negotiated, parse_extensions};
 use crate::{Config, Connection, Role};
 
@@ -85,7 +85,7 @@ fn check_authority(authority: &[u8]) -> Result<&str, HandshakeError> {
 
 /// A validated opening-handshake request (RFC 6455 §4.2.1, or RFC 8441 §4
 /// over HTTP/2), waiting for the application to [`accept`](Self::accept) or
-/// refuse it.
+/// refuse it (with a [`Refusal`](super::Refusal)).
 #[derive(Clone, Debug)]
 pub struct HandshakeRequest {
     headers: Headers,
@@ -359,14 +359,18 @@ impl HandshakeRequest {
             negotiated,
         })
     }
+}
 
-    /// Refuses the request: a response with `status`, `Connection: close` and
-    /// no body. Same as [`HandshakeError::Rejected`]`(status).`[`response`](HandshakeError::response);
-    /// a status outside `300..=599` is sent as 500.
-    pub fn reject(&self, status: u16) -> Vec<u8> {
-        HandshakeError::Rejected(status)
-            .response()
-            .unwrap_or_default()
+impl HandshakeRequest {
+    /// What every adapter answers once the application's `decide` has seen
+    /// the request: the acceptance, or the refusal `decide` returned, or the
+    /// refusal (500) for `decide`'s own mistake in accepting.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn decide<F>(&self, decide: F) -> Result<Accepted, Refusal>
+    where
+        F: FnOnce(&HandshakeRequest) -> Result<Accept, Refusal>,
+    {
+        self.accept(decide(self)?).map_err(Refusal::from)
     }
 }
 

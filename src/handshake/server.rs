@@ -64,8 +64,8 @@ impl ServerHandshake {
     /// header count, method, HTTP version, `Host`, `Upgrade`, `Connection`,
     /// `Sec-WebSocket-Version`, `Sec-WebSocket-Key`, absence of a body,
     /// `Sec-WebSocket-Protocol` and `Sec-WebSocket-Extensions` syntax. Send
-    /// [`HandshakeError::response`] and close. Errors are sticky: later calls
-    /// return the same error.
+    /// the error's [`refusal`](HandshakeError::refusal) and close. Errors are
+    /// sticky: later calls return the same error.
     ///
     /// [`RequestTooLarge`]: HandshakeError::RequestTooLarge
     pub fn parse(

@@ -169,7 +169,7 @@ fn method_must_be_get() {
         (e.clone(), e.status()),
         (HandshakeError::MethodNotAllowed, Some(405))
     );
-    assert!(e.response().unwrap().ends_with(b"Allow: GET\r\n\r\n"));
+    assert!(e.refusal().to_bytes().ends_with(b"Allow: GET\r\n\r\n"));
     // Methods are case-sensitive.
     let e = parse(&request("get / HTTP/1.1", &[], &[])).unwrap_err();
     assert_eq!(e, HandshakeError::MethodNotAllowed);
@@ -282,8 +282,8 @@ fn version_rules() {
     assert_eq!(UnsupportedVersion.status(), Some(426));
     assert!(
         UnsupportedVersion
-            .response()
-            .unwrap()
+            .refusal()
+            .to_bytes()
             .ends_with(b"Sec-WebSocket-Version: 13\r\n\r\n")
     );
 }
@@ -401,12 +401,15 @@ fn extra_response_headers() {
 
 #[test]
 fn reject_responses() {
-    let req = parse(RFC_REQUEST).unwrap();
     assert_eq!(
-        req.reject(404),
+        crate::handshake::Refusal::new(404).to_bytes(),
         b"HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
     );
-    assert!(req.reject(101).starts_with(b"HTTP/1.1 500 "));
+    assert!(
+        crate::handshake::Refusal::new(101)
+            .to_bytes()
+            .starts_with(b"HTTP/1.1 500 ")
+    );
     assert_eq!(HandshakeError::Rejected(401).status(), Some(401));
 }
 

@@ -28,5 +28,7 @@ mod tls;
 #[cfg(feature = "rustls")]
 pub use handshake::connect_tls_with;
 pub use handshake::{accept, accept_with, client, connect, connect_with};
+#[cfg(any(feature = "hyper", feature = "h2"))]
+pub(crate) use handshake::{before, deadline};
 pub use stream::{WebSocketStream, WsSink, WsStream};
 pub use tls::{ClientStream, MaybeTlsStream};
