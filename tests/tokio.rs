@@ -525,10 +525,10 @@ async fn a_refusal_with_a_body_reaches_the_client() {
         for _ in 0..3 {
             let (tcp, _) = l.accept().await.unwrap();
             let result = accept_with(tcp, Config::default(), |request| {
-                if request.headers().get("Authorization") == Some("Bearer let-me-in") {
+                if request.bearer_token() == Some("let-me-in") {
                     return Ok(Accept::new());
                 }
-                Err(match request.path().split_once("?size=").map(|(_, s)| s) {
+                Err(match request.query_param("size") {
                     Some(size) => Refusal::new(413).body(vec![b'z'; size.parse().unwrap()]),
                     None => Refusal::new(401)
                         .header("WWW-Authenticate", "Bearer")

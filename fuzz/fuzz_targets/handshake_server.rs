@@ -25,7 +25,7 @@ struct Summary {
 
 fn summary(r: &HandshakeRequest) -> Summary {
     Summary {
-        path: r.path().to_owned(),
+        path: r.target().to_owned(),
         host: r.host().to_owned(),
         origin: r.origin().map(str::to_owned),
         key: r.key().unwrap_or_default().to_owned(),
@@ -65,7 +65,7 @@ fn run(config: &Config, chunks: &[&[u8]]) -> Outcome {
     }
     if let Ok(Some(req)) = &result {
         // The target names a resource: origin-form or an absolute URI.
-        let path = req.path();
+        let path = req.target();
         assert!(path.starts_with('/') || path.contains("://"), "request-target {path:?} accepted");
         let accepted = req.accept(Accept::new()).expect("a valid request can be accepted");
         let expected = format!("Sec-WebSocket-Accept: {}\r\n", accept_key(req.key().unwrap_or_default().as_bytes()));

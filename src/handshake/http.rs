@@ -423,7 +423,7 @@ mod tests {
             .body(())
             .unwrap();
         let parsed = parse_request(&req, &Config::default()).unwrap();
-        assert_eq!(parsed.path(), "/chat?room=1");
+        assert_eq!(parsed.target(), "/chat?room=1");
         assert_eq!(parsed.protocols(), ["chat", "superchat"]);
         assert!(parsed.check_origin(&["http://example.com"]).is_ok());
         let (resp, accepted) = accept_request(
@@ -490,7 +490,8 @@ mod tests {
         // An absolute-form target is taken as the byte parser takes it.
         let req = ws_request().uri("http://example.com/abs").body(()).unwrap();
         let parsed = parse_request(&req, &Config::default()).unwrap();
-        assert_eq!(parsed.path(), "http://example.com/abs");
+        assert_eq!(parsed.target(), "http://example.com/abs");
+        assert_eq!(parsed.path(), "/abs");
     }
 
     /// The same request as HTTP/1.1 bytes and as `http` types meets the
@@ -538,9 +539,9 @@ mod tests {
             text.push_str("\r\n");
             let from_bytes = ServerHandshake::new(&Config::default())
                 .parse(&mut bytes::BytesMut::from(text.as_bytes()))
-                .map(|r| r.map(|r| r.path().to_string()));
+                .map(|r| r.map(|r| r.target().to_string()));
             let from_http = parse_request(&builder.body(()).unwrap(), &Config::default())
-                .map(|r| Some(r.path().to_string()));
+                .map(|r| Some(r.target().to_string()));
             assert_eq!(from_bytes, from_http, "{text}");
         }
     }
@@ -650,7 +651,7 @@ mod tests {
             .body(())
             .unwrap();
         let parsed = parse_extended_connect(&req, Some("websocket"), &Config::default()).unwrap();
-        assert_eq!(parsed.path(), "/chat?x=1");
+        assert_eq!(parsed.target(), "/chat?x=1");
         assert_eq!(parsed.host(), "example.com");
         assert_eq!(parsed.key(), None);
         assert!(parsed.is_extended_connect());

@@ -55,6 +55,7 @@ mod head;
 mod headers;
 #[cfg(feature = "http")]
 pub mod http;
+mod query;
 mod refusal;
 mod refused;
 mod request;

@@ -33,7 +33,7 @@ const RESERVED: &[&str] = &["Connection", "Content-Length", "Transfer-Encoding"]
 ///
 /// fn decide(request: &HandshakeRequest) -> Result<Accept, Refusal> {
 ///     request.check_origin(&["https://example.com"])?; // 403 otherwise
-///     if request.headers().get("Authorization") != Some("Bearer s3cret") {
+///     if request.bearer_token() != Some("s3cret") {
 ///         return Err(Refusal::new(401)
 ///             .header("WWW-Authenticate", "Bearer")
 ///             .json(r#"{"error":"invalid_token"}"#));

@@ -19,11 +19,13 @@
 //! `Upgrade`, `Connection` and `Sec-WebSocket-Accept` (§4.2.2) for the
 //! upgrade, `200` without them for an extended CONNECT (RFC 8441 §5).
 
+use alloc::borrow::Cow;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use super::head::{HttpVersion, Method, RequestHead, ResponseHead};
 use super::headers::{Headers, list_elements, push_extra_header};
+use super::query::{is_b64token, query_param, split_target};
 use super::url::{default_port, parse_authority};
 use super::{HandshakeError, Refusal, accept_key, is_token, is_valid_key};
 use crate::extension::{ExtensionConfig, ExtensionOffer, Negotiated, parse_extensions};
@@ -222,10 +224,58 @@ impl HandshakeRequest {
         })
     }
 
-    /// The request target: the resource name with its query, as sent
-    /// (e.g. `/chat?room=1`).
-    pub fn path(&self) -> &str {
+    /// The request target as sent (RFC 9112 §3.2): the HTTP/1.1
+    /// request-target, such as `/chat?room=1` (or an absolute
+    /// `http://host/chat?room=1`), or the HTTP/2 `:path`.
+    pub fn target(&self) -> &str {
         &self.target
+    }
+
+    /// The path of the target without its query, as sent (not
+    /// percent-decoded): `/chat` for `/chat?room=1` and for
+    /// `http://host/chat?room=1`.
+    pub fn path(&self) -> &str {
+        split_target(&self.target).0
+    }
+
+    /// The raw query after `?`, if the target has one (`room=1&x` for
+    /// `/chat?room=1&x`; `Some("")` for `/chat?`).
+    pub fn query(&self) -> Option<&str> {
+        split_target(&self.target).1
+    }
+
+    /// The value of the query parameter `name`, percent-decoded with `+` as
+    /// a space (the `application/x-www-form-urlencoded` reading of the
+    /// query): for `/chat?room=caf%C3%A9+bar&debug`, `room` gives
+    /// `café bar` and `debug` gives an empty value. The first pair whose
+    /// decoded name matches wins.
+    ///
+    /// `None` if there is no such parameter, or if its value has a malformed
+    /// escape (`%` not followed by two hex digits) or is not UTF-8 once
+    /// decoded. A value without escapes is borrowed.
+    pub fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
+        query_param(self.query()?, name)
+    }
+
+    /// The value of the first header field called `name` (compared
+    /// ASCII-case-insensitively), if it is UTF-8; see
+    /// [`headers`](Self::headers) for every field and raw bytes.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header (RFC 6750
+    /// §2.1): the scheme compared case-insensitively (RFC 9110 §11.1), then
+    /// one or more spaces and a `b64token`. `None` without an
+    /// `Authorization` header, with several, with another scheme, or with a
+    /// malformed token. Browsers cannot set this header on a WebSocket;
+    /// other clients can.
+    pub fn bearer_token(&self) -> Option<&str> {
+        let value = self.headers.single("Authorization").ok()??;
+        let value = core::str::from_utf8(value).ok()?;
+        let (scheme, token) = value.split_once(' ')?;
+        let token = token.trim_start_matches(' ');
+        (scheme.eq_ignore_ascii_case("Bearer") && is_b64token(token)).then_some(token)
     }
 
     /// The host the request is for: the `Host` header (HTTP/1.1) or the

@@ -38,7 +38,9 @@ fn extended_connect_is_accepted_with_200_and_no_upgrade_fields() {
     assert!(req.is_extended_connect());
     assert_eq!(req.key(), None);
     assert_eq!(req.host(), "server.example.com");
-    assert_eq!(req.path(), "/chat?room=1");
+    assert_eq!(req.target(), "/chat?room=1");
+    assert_eq!((req.path(), req.query()), ("/chat", Some("room=1")));
+    assert_eq!(req.query_param("room").as_deref(), Some("1"));
     assert_eq!(req.protocols(), ["chat", "superchat"]);
     assert_eq!(req.check_origin(&["https://example.com"]), Ok(()));
     let accepted = req

@@ -310,7 +310,8 @@ fn protocol_header_parsing() {
         ],
     ))
     .unwrap();
-    assert_eq!(req.path(), "/x?y=1");
+    assert_eq!(req.target(), "/x?y=1");
+    assert_eq!((req.path(), req.query()), ("/x", Some("y=1")));
     assert_eq!(req.protocols(), ["a", "b", "c"]);
     let e = err(&[], &[("Sec-WebSocket-Protocol", "a b")]);
     assert_eq!(
@@ -568,6 +569,95 @@ fn request_target_must_name_a_resource() {
         "WSS://example.com/",
     ] {
         let line = format!("GET {target} HTTP/1.1");
-        assert_eq!(parse(&request(&line, &[], &[])).unwrap().path(), target);
+        assert_eq!(parse(&request(&line, &[], &[])).unwrap().target(), target);
+    }
+}
+
+#[test]
+fn target_path_query_and_parameters() {
+    let req = parse(&request(
+        "GET /rooms/caf%C3%A9?name=J%C3%BCrgen+K&debug&bad=%E2%82&n=%zz HTTP/1.1",
+        &[],
+        &[],
+    ))
+    .unwrap();
+    assert_eq!(
+        req.target(),
+        "/rooms/caf%C3%A9?name=J%C3%BCrgen+K&debug&bad=%E2%82&n=%zz"
+    );
+    assert_eq!(req.path(), "/rooms/caf%C3%A9", "the path is not decoded");
+    assert_eq!(
+        req.query(),
+        Some("name=J%C3%BCrgen+K&debug&bad=%E2%82&n=%zz")
+    );
+    assert_eq!(req.query_param("name").as_deref(), Some("Jürgen K"));
+    assert_eq!(req.query_param("debug").as_deref(), Some(""));
+    assert_eq!(req.query_param("bad"), None, "not UTF-8 once decoded");
+    assert_eq!(req.query_param("n"), None, "malformed escape");
+    assert_eq!(req.query_param("missing"), None);
+    let plain = parse(&request("GET /chat HTTP/1.1", &[], &[])).unwrap();
+    assert_eq!((plain.path(), plain.query()), ("/chat", None));
+    assert_eq!(plain.query_param("name"), None);
+}
+
+#[test]
+fn header_lookup() {
+    let req = parse(RFC_REQUEST).unwrap();
+    assert_eq!(req.header("origin"), Some("http://example.com"));
+    assert_eq!(
+        req.header("SEC-WEBSOCKET-PROTOCOL"),
+        Some("chat, superchat")
+    );
+    assert_eq!(req.header("X-Missing"), None);
+}
+
+#[test]
+fn bearer_tokens() {
+    let token = |values: &[&str]| {
+        let extra: Vec<(&str, &str)> = values.iter().map(|v| ("Authorization", *v)).collect();
+        parse(&request("GET / HTTP/1.1", &[], &extra))
+            .unwrap()
+            .bearer_token()
+            .map(str::to_owned)
+    };
+    for (value, expected) in [
+        ("Bearer mF_9.B5f-4.1JqM", Some("mF_9.B5f-4.1JqM")),
+        ("bearer abc", Some("abc")),
+        ("BEARER   a+b/c==", Some("a+b/c==")),
+        ("Bearer", None),
+        ("Bearer ", None),
+        ("Bearer a b", None),
+        ("Bearer a,b", None),
+        ("Bearer \"abc\"", None),
+        ("Bearer\tabc", None),
+        ("Basic YWxhZGRpbjpvcGVuc2VzYW1l", None),
+        ("Bearerabc", None),
+    ] {
+        assert_eq!(token(&[value]).as_deref(), expected, "{value:?}");
+    }
+    assert_eq!(token(&[]), None);
+    assert_eq!(token(&["Bearer a", "Bearer b"]), None, "two are ambiguous");
+    // Not valid UTF-8: no token.
+    let mut raw = request("GET / HTTP/1.1", &[], &[]);
+    raw.truncate(raw.len() - 2);
+    raw.extend_from_slice(b"Authorization: Bearer \xff\r\n\r\n");
+    assert_eq!(parse(&raw).unwrap().bearer_token(), None);
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_targets_and_authorizations_never_panic(
+        path in "/[!-~]{0,40}",
+        auth in "[ -~]{0,40}",
+        name in "[ -~]{0,8}",
+    ) {
+        let line = format!("GET {path} HTTP/1.1");
+        if let Ok(req) = parse(&request(&line, &[], &[("Authorization", &auth)])) {
+            let _ = req.query_param(&name);
+            prop_assert!(req.path().len() <= req.target().len());
+            if let Some(token) = req.bearer_token() {
+                prop_assert!(!token.is_empty() && !token.contains(' '));
+            }
+        }
     }
 }
