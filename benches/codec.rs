@@ -326,6 +326,7 @@ fn bench_handshake(c: &mut Criterion) {
                 req.accept(rfc6455::handshake::Accept::new().protocol("chat"))
                     .unwrap()
                     .response
+                    .to_bytes()
                     .len()
             },
             BatchSize::SmallInput,

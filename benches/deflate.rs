@@ -49,7 +49,7 @@ fn pair(ext: ExtensionConfig) -> (Connection, Connection) {
         .unwrap()
         .unwrap();
     let accepted = req.accept(Accept::new()).unwrap();
-    let mut at_client = BytesMut::from(&accepted.response[..]);
+    let mut at_client = BytesMut::from(&accepted.response.to_bytes()[..]);
     let server = accepted.into_connection(config.clone());
     let client = pending
         .parse(&mut at_client)

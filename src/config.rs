@@ -36,6 +36,8 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default bound on closing: 10 s from the moment the connection stops
 /// being open until the transport is closed.
 pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default limit on the body a client keeps from a refused handshake: 8 KiB.
+pub const DEFAULT_MAX_REFUSAL_BODY: usize = 8 << 10;
 /// Default high-water mark of the output queue: 128 KiB.
 pub const DEFAULT_WRITE_BUFFER_SIZE: usize = 128 << 10;
 
@@ -102,6 +104,12 @@ pub struct Config {
     /// Largest number of header fields accepted during the handshake (431
     /// past it). Default 64.
     pub max_headers: usize,
+    /// Most bytes of a refused handshake's body a client keeps (in
+    /// [`HandshakeError::Refused`](crate::handshake::HandshakeError::Refused)):
+    /// a longer body is cut here and marked truncated, and is never
+    /// buffered whole, whatever its `Content-Length` claims. The adapters
+    /// read it within the handshake timeout. Default 8 KiB; 0 keeps none.
+    pub max_refusal_body: usize,
     /// Deliver data frames one by one as [`Event::Fragment`](crate::Event::Fragment)
     /// instead of reassembled messages (streaming of large messages).
     /// Default off.
@@ -140,6 +148,7 @@ impl Default for Config {
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             max_handshake_size: DEFAULT_MAX_HANDSHAKE_SIZE,
             max_headers: DEFAULT_MAX_HEADERS,
+            max_refusal_body: DEFAULT_MAX_REFUSAL_BODY,
             fragments: false,
             extensions: ExtensionConfig::default(),
             handshake_timeout: Some(DEFAULT_HANDSHAKE_TIMEOUT),
@@ -183,6 +192,13 @@ impl Config {
     #[must_use]
     pub fn max_headers(mut self, count: usize) -> Self {
         self.max_headers = count;
+        self
+    }
+
+    /// Sets [`max_refusal_body`](Self#structfield.max_refusal_body).
+    #[must_use]
+    pub fn max_refusal_body(mut self, bytes: usize) -> Self {
+        self.max_refusal_body = bytes;
         self
     }
 

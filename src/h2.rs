@@ -32,10 +32,13 @@ use h2::{RecvStream, SendStream};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::handshake::http::{
-    check_extended_connect_response, error_response, extended_connect_request,
-    extended_connect_response, parse_extended_connect,
+    check_extended_connect_response, extended_connect_refusal, extended_connect_request,
+    parse_extended_connect, response,
 };
-use crate::handshake::{Accept, ClientRequest, HandshakeError, Request, Response};
+use crate::handshake::{
+    Accept, BodyCollector, ClientRequest, HandshakeError, HandshakeRequest, HandshakeResponse,
+    Refusal,
+};
 use crate::tokio::WebSocketStream;
 use crate::{Config, Connection, Role, StreamError};
 
@@ -183,12 +186,15 @@ pub fn accept(
 
 /// Validates an extended CONNECT (RFC 8441 §4, §5, with `config`'s limits
 /// and extensions), lets `decide` accept it (subprotocol, headers) or refuse
-/// it (e.g. `request.check_origin(&[...])?`), sends the `200` and returns
-/// the WebSocket over the stream. A refusal is answered on the stream (400
-/// for a wrong `:protocol`, 426 for another version, 403, ...) and returned.
+/// it (e.g. `request.check_origin(&[...])?`, or a [`Refusal`] with its own
+/// status, headers and body), sends the `200` and returns the WebSocket
+/// over the stream. A refusal is answered on the stream (400 for a wrong
+/// `:protocol`, 426 for another version, 403, ...: the status, fields and
+/// body every adapter sends, with `Content-Length` and without
+/// `Connection`) and returned.
 ///
 /// # Errors
-/// [`StreamError::Protocol`] with the [`HandshakeError`] answered, or
+/// [`StreamError::Protocol`] with the refusal's [`Refusal::error`], or
 /// [`StreamError::Io`] if h2 could not send the response.
 pub fn accept_with<F>(
     request: http::Request<RecvStream>,
@@ -197,23 +203,29 @@ pub fn accept_with<F>(
     decide: F,
 ) -> Result<WebSocketStream<H2Stream>, StreamError>
 where
-    F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
+    F: FnOnce(&HandshakeRequest) -> Result<Accept, Refusal>,
 {
     let outcome = parse_extended_connect(&request, protocol_of(&request), &config)
-        .and_then(|parsed| parsed.accept(decide(&parsed)?));
+        .map_err(Refusal::from)
+        .and_then(|parsed| parsed.decide(decide));
     let accepted = match outcome {
         Ok(accepted) => accepted,
-        Err(e) => {
-            crate::trace::ws_event!(debug, error = %e, status = e.status(), "handshake failed");
-            let mut refusal = error_response(&e);
-            // Connection-specific fields are not allowed in HTTP/2.
-            refusal.headers_mut().remove(http::header::CONNECTION);
-            let _ = respond.send_response(refusal, true);
-            return Err(e.into());
+        Err(refusal) => {
+            let error = refusal.error();
+            crate::trace::ws_event!(debug, error = %error, status = refusal.status(), "handshake failed");
+            let (head, body) = extended_connect_refusal::<Bytes>(&refusal).into_parts();
+            let end = body.is_empty();
+            // The client may be gone; the refusal is what gets reported.
+            if let Ok(mut send) = respond.send_response(http::Response::from_parts(head, ()), end) {
+                if !end {
+                    let _ = send.send_data(body, true);
+                }
+            }
+            return Err(error.into());
         }
     };
     let send = respond
-        .send_response(extended_connect_response(&accepted), false)
+        .send_response(response(&accepted), false)
         .map_err(to_io)?;
     let protocol = accepted.protocol.clone();
     let conn = accepted.into_connection(config);
@@ -233,16 +245,19 @@ where
 /// # Errors
 /// [`StreamError::Io`] with [`io::ErrorKind::Unsupported`] if the server
 /// did not enable extended CONNECT, or for h2 failures;
-/// [`StreamError::Protocol`] with [`HandshakeError::UnexpectedStatus`] for a
-/// refusal, or another [`HandshakeError`] for an invalid answer;
-/// [`StreamError::HandshakeTimeout`].
+/// [`StreamError::Protocol`] with [`HandshakeError::Refused`] for a refusal
+/// (its status, fields and up to
+/// [`Config::max_refusal_body`](crate::Config::max_refusal_body) bytes of
+/// body, read within the handshake timeout), or another [`HandshakeError`]
+/// for an invalid answer; [`StreamError::HandshakeTimeout`].
 pub async fn connect(
     sender: &mut h2::client::SendRequest<Bytes>,
     request: ClientRequest,
     config: Config,
-) -> Result<(WebSocketStream<H2Stream>, Response), StreamError> {
+) -> Result<(WebSocketStream<H2Stream>, HandshakeResponse), StreamError> {
     let (http_request, mut handshake) = extended_connect_request(request, &config)?;
-    let work = async {
+    let deadline = crate::tokio::deadline(&config);
+    let exchange = async {
         let mut ready = sender.clone().ready().await.map_err(to_io)?;
         // The server's first SETTINGS frame says whether it takes extended
         // CONNECT; the connection task may not have read it yet.
@@ -265,13 +280,22 @@ pub async fn connect(
         let response = response.await.map_err(to_io)?;
         Ok((response, send))
     };
-    let (http_response, send) = match config.handshake_timeout {
-        Some(limit) => tokio::time::timeout(limit, work)
-            .await
-            .map_err(|_| StreamError::HandshakeTimeout)??,
-        None => work.await?,
+    let (http_response, send) = crate::tokio::before(deadline, exchange)
+        .await
+        .ok_or(StreamError::HandshakeTimeout)??;
+    let mut response = match check_extended_connect_response(&mut handshake, &http_response) {
+        Ok(response) => response,
+        Err(HandshakeError::Refused(mut refused)) => {
+            let mut body = http_response.into_body();
+            let mut collector = BodyCollector::new(config.max_refusal_body);
+            let cut = crate::tokio::before(deadline, collect(&mut body, &mut collector))
+                .await
+                .unwrap_or(true);
+            collector.finish(&mut refused, cut);
+            return Err(HandshakeError::Refused(refused).into());
+        }
+        Err(e) => return Err(e.into()),
     };
-    let mut response = check_extended_connect_response(&mut handshake, &http_response)?;
     let negotiated = core::mem::take(&mut response.negotiated);
     let conn = Connection::with_extensions(Role::Client, config, negotiated);
     let protocol = response.protocol.clone();
@@ -280,4 +304,17 @@ pub async fn connect(
     #[cfg(feature = "tracing")]
     crate::trace::established(&ws, "h2");
     Ok((ws, response))
+}
+
+/// Reads `body` into `collector` (releasing flow-control capacity) until it
+/// ends (`false`) or is cut: more than the limit, or a failure (`true`).
+async fn collect(body: &mut RecvStream, collector: &mut BodyCollector) -> bool {
+    while let Some(data) = body.data().await {
+        let Ok(data) = data else { return true };
+        let _ = body.flow_control().release_capacity(data.len());
+        if collector.push(&data) {
+            return true;
+        }
+    }
+    false
 }

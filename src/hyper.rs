@@ -6,15 +6,17 @@
 //! `101 Switching Protocols` response to return from the service, with an
 //! [`UpgradeFut`] resolving to a tokio [`WebSocketStream`] once hyper has
 //! sent that response and handed the connection over. Serve the connection
-//! with `.with_upgrades()`. A refused request is an error whose
-//! [`error_response`](crate::handshake::http::error_response) is the answer.
+//! with `.with_upgrades()`. A refused request is a
+//! [`Refusal`] whose
+//! [`refusal_response`](crate::handshake::http::refusal_response) is the
+//! answer: status, fields and body as every adapter sends them.
 //!
 //! ```no_run
 //! use futures_util::{SinkExt, StreamExt};
 //! use http_body_util::Full;
 //! use hyper::body::{Bytes, Incoming};
 //! use hyper::{Request, Response};
-//! use rfc6455::handshake::http::error_response;
+//! use rfc6455::handshake::http::refusal_response;
 //!
 //! async fn service(mut req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
 //!     if !rfc6455::hyper::is_upgrade_request(&req) {
@@ -32,7 +34,7 @@
 //!             });
 //!             Ok(response)
 //!         }
-//!         Err(e) => Ok(error_response(&e).map(|()| Full::default())),
+//!         Err(refusal) => Ok(refusal_response(&refusal)),
 //!     }
 //! }
 //! ```
@@ -48,11 +50,15 @@ use std::io;
 use std::string::String;
 
 use bytes::BytesMut;
+use hyper::body::{Body, Incoming};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 
 use crate::handshake::http::{check_response, client_request, parse_request};
-use crate::handshake::{Accept, ClientRequest, HandshakeError, Request, Response};
+use crate::handshake::{
+    Accept, BodyCollector, ClientRequest, HandshakeError, HandshakeRequest, HandshakeResponse,
+    Refusal,
+};
 use crate::tokio::WebSocketStream;
 use crate::{Config, Connection, Role, StreamError};
 
@@ -77,33 +83,37 @@ pub fn is_upgrade_request<B>(request: &http::Request<B>) -> bool {
 pub fn upgrade<B, R: Default>(
     request: &mut http::Request<B>,
     config: Config,
-) -> Result<(http::Response<R>, UpgradeFut), HandshakeError> {
+) -> Result<(http::Response<R>, UpgradeFut), Refusal> {
     upgrade_with(request, config, |_| Ok(Accept::new()))
 }
 
 /// Validates `request` (with `config`'s header limits and extensions), lets
 /// `decide` accept it (a subprotocol, extra headers) or refuse it (e.g.
-/// `request.check_origin(&[...])?` for 403), and returns the `101` response
-/// for the service to return, with a body of `R::default()`, and the future
-/// of the upgraded WebSocket.
+/// `request.check_origin(&[...])?` for 403, or a [`Refusal`] with its own
+/// status, headers and body), and returns the `101` response for the
+/// service to return, with a body of `R::default()`, and the future of the
+/// upgraded WebSocket.
 ///
 /// # Errors
-/// The request's [`HandshakeError`] (400, 405, 426, ...) or the refusal
-/// `decide` returned; answer with
-/// [`error_response`](crate::handshake::http::error_response).
+/// The [`Refusal`] to answer with: the request's own fault (400, 405, 426,
+/// ...), or the refusal `decide` returned, or 500 for `decide`'s mistake.
+/// Return [`refusal_response`](crate::handshake::http::refusal_response)
+/// from the service: the same status, fields and body every adapter sends
+/// ([`Refusal::error`] says why, for logging).
 pub fn upgrade_with<B, R, F>(
     request: &mut http::Request<B>,
     config: Config,
     decide: F,
-) -> Result<(http::Response<R>, UpgradeFut), HandshakeError>
+) -> Result<(http::Response<R>, UpgradeFut), Refusal>
 where
     R: Default,
-    F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
+    F: FnOnce(&HandshakeRequest) -> Result<Accept, Refusal>,
 {
     let accepted = parse_request(request, &config)
-        .and_then(|parsed| parsed.accept(decide(&parsed)?))
-        .inspect_err(|_e| {
-            crate::trace::ws_event!(debug, error = %_e, status = _e.status(), "handshake failed");
+        .map_err(Refusal::from)
+        .and_then(|parsed| parsed.decide(decide))
+        .inspect_err(|_r| {
+            crate::trace::ws_event!(debug, error = %_r.error(), status = _r.status(), "handshake failed");
         })?;
     let response = crate::handshake::http::response(&accepted).map(|()| R::default());
     let protocol = accepted.protocol.clone();
@@ -153,37 +163,49 @@ impl Future for UpgradeFut {
 /// the connection over. Drive the connection with `.with_upgrades()`.
 ///
 /// # Errors
-/// [`StreamError::Protocol`] for a refused or invalid response
-/// ([`HandshakeError::UnexpectedStatus`] and the like), [`StreamError::Io`]
-/// for hyper's failures, [`StreamError::HandshakeTimeout`].
+/// [`StreamError::Protocol`] for a refused or invalid response: a refusal is
+/// [`HandshakeError::Refused`] with its status, fields and up to
+/// [`Config::max_refusal_body`] bytes of body, read within the handshake
+/// timeout (a body cut by the limit, the deadline or the connection is
+/// marked truncated). [`StreamError::Io`] for hyper's failures,
+/// [`StreamError::HandshakeTimeout`].
 pub async fn client<B>(
     sender: &mut hyper::client::conn::http1::SendRequest<B>,
     request: ClientRequest,
     config: Config,
-) -> Result<(WebSocketStream<UpgradedIo>, Response), StreamError>
+) -> Result<(WebSocketStream<UpgradedIo>, HandshakeResponse), StreamError>
 where
     B: hyper::body::Body + Default + Send + 'static,
 {
     let (http_request, mut handshake) = client_request(request, &config)?;
-    let work = async {
+    let deadline = crate::tokio::deadline(&config);
+    let exchange = async {
         sender.ready().await.map_err(io::Error::other)?;
-        let mut http_response = sender
+        sender
             .send_request(http_request.map(|()| B::default()))
             .await
-            .map_err(io::Error::other)?;
-        let mut response = check_response(&mut handshake, &http_response)?;
-        let upgraded = hyper::upgrade::on(&mut http_response)
-            .await
-            .map_err(io::Error::other)?;
-        let negotiated = core::mem::take(&mut response.negotiated);
-        Ok::<_, StreamError>((upgraded, response, negotiated))
+            .map_err(io::Error::other)
     };
-    let (upgraded, response, negotiated) = match config.handshake_timeout {
-        Some(limit) => tokio::time::timeout(limit, work)
-            .await
-            .map_err(|_| StreamError::HandshakeTimeout)??,
-        None => work.await?,
+    let mut http_response = crate::tokio::before(deadline, exchange)
+        .await
+        .ok_or(StreamError::HandshakeTimeout)??;
+    let mut response = match check_response(&mut handshake, &http_response) {
+        Ok(response) => response,
+        Err(HandshakeError::Refused(mut refused)) => {
+            let mut body = BodyCollector::new(config.max_refusal_body);
+            let cut = crate::tokio::before(deadline, collect(http_response.body_mut(), &mut body))
+                .await
+                .unwrap_or(true);
+            body.finish(&mut refused, cut);
+            return Err(HandshakeError::Refused(refused).into());
+        }
+        Err(e) => return Err(e.into()),
     };
+    let upgraded = crate::tokio::before(deadline, hyper::upgrade::on(&mut http_response))
+        .await
+        .ok_or(StreamError::HandshakeTimeout)?
+        .map_err(io::Error::other)?;
+    let negotiated = core::mem::take(&mut response.negotiated);
     let conn = Connection::with_extensions(Role::Client, config, negotiated);
     let protocol = response.protocol.clone();
     let io = TokioIo::new(upgraded);
@@ -191,4 +213,22 @@ where
     #[cfg(feature = "tracing")]
     crate::trace::established(&ws, "hyper");
     Ok((ws, response))
+}
+
+/// Reads `body` into `collector` until it ends (`false`) or is cut: more
+/// than the limit, or a failure (`true`).
+async fn collect(body: &mut Incoming, collector: &mut BodyCollector) -> bool {
+    loop {
+        match core::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)).await {
+            None => return false,
+            Some(Err(_)) => return true,
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    if collector.push(data) {
+                        return true;
+                    }
+                }
+            }
+        }
+    }
 }

@@ -40,7 +40,7 @@
 //! let mut at_server = BytesMut::from(&request[..]);
 //! let req = ServerHandshake::new(&config).parse(&mut at_server)?.expect("whole request");
 //! let accepted = req.accept(Accept::new())?;
-//! let mut at_client = BytesMut::from(&accepted.response[..]);
+//! let mut at_client = BytesMut::from(&accepted.response.to_bytes()[..]);
 //! let mut server = accepted.into_connection(config.clone());
 //! let mut client = pending.parse(&mut at_client)?.expect("whole response").into_connection(config);
 //!

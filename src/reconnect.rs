@@ -149,6 +149,9 @@ impl Disconnect {
             ),
             Disconnect::Abandoned => true,
             Disconnect::Connect(e) => match e.handshake() {
+                // The connection ended before a whole response: as a lost
+                // transport.
+                Some(HandshakeError::ResponseIncomplete) => true,
                 Some(h) => refused_status(h).is_some_and(|s| s == 429 || s >= 500),
                 None => !matches!(e, StreamError::TlsUnsupported),
             },
@@ -185,10 +188,7 @@ impl std::error::Error for Disconnect {
 
 /// The status a server refused the handshake with, if it did.
 fn refused_status(e: &HandshakeError) -> Option<u16> {
-    match e {
-        HandshakeError::UnexpectedStatus(status) => Some(*status),
-        _ => None,
-    }
+    e.refused().map(|r| r.status)
 }
 
 /// Which disconnections end the reconnecting for good.
@@ -290,7 +290,10 @@ mod tests {
         assert!(Disconnect::Abandoned.is_retryable());
         let io = StreamError::Io(std::io::ErrorKind::ConnectionRefused.into());
         assert!(Disconnect::Connect(io).is_retryable());
-        let refused = |status| Disconnect::Connect(HandshakeError::UnexpectedStatus(status).into());
+        let refused = |status| {
+            let response = crate::handshake::RefusedResponse::new(status, Default::default());
+            Disconnect::Connect(HandshakeError::Refused(alloc::boxed::Box::new(response)).into())
+        };
         assert!(refused(503).is_retryable());
         assert!(refused(429).is_retryable());
         assert!(!refused(401).is_retryable());

@@ -17,6 +17,12 @@ pub enum StreamError {
     Protocol(crate::Error),
     /// The transport failed.
     Io(io::Error),
+    /// Connecting failed before any handshake began: the host did not
+    /// resolve, or no address of it took the connection (refused,
+    /// unreachable). Nothing reached the server, so there is no close code;
+    /// the adapters' `connect` functions report it, while a transport that
+    /// fails later is [`Io`](Self::Io).
+    Connect(io::Error),
     /// The opening handshake did not complete in time.
     HandshakeTimeout,
     /// The connection is closed: the close handshake completed (or the
@@ -33,7 +39,10 @@ pub enum StreamError {
 impl StreamError {
     /// The close code that describes the failure, if any (see
     /// [`Error::close_code`](crate::Error::close_code)); an I/O failure
-    /// during the session is an abnormal closure, 1006.
+    /// during the session is an abnormal closure, 1006. A connection that
+    /// was never made ([`Connect`](Self::Connect)), a refused or failed
+    /// handshake and a handshake timeout have none: no WebSocket existed to
+    /// close.
     pub fn close_code(&self) -> Option<CloseCode> {
         match self {
             StreamError::Protocol(e) => e.close_code(),
@@ -74,6 +83,7 @@ impl fmt::Display for StreamError {
         match self {
             StreamError::Protocol(e) => fmt::Display::fmt(e, f),
             StreamError::Io(e) => write!(f, "transport error: {e}"),
+            StreamError::Connect(e) => write!(f, "could not connect: {e}"),
             StreamError::HandshakeTimeout => f.write_str("opening handshake timed out"),
             StreamError::Closed => f.write_str("connection closed"),
             StreamError::TlsUnsupported => {
@@ -88,7 +98,7 @@ impl std::error::Error for StreamError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             StreamError::Protocol(e) => Some(e),
-            StreamError::Io(e) | StreamError::Tls(e) => Some(e),
+            StreamError::Io(e) | StreamError::Connect(e) | StreamError::Tls(e) => Some(e),
             _ => None,
         }
     }

@@ -43,7 +43,7 @@ use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, Stream
 
 use crate::StreamError;
 use crate::blocking::{self, WebSocket};
-use crate::handshake::{ClientRequest, Response};
+use crate::handshake::{ClientRequest, HandshakeResponse};
 
 /// The transport of a blocking `wss://` connection.
 pub type BlockingTlsStream = StreamOwned<ClientConnection, TcpStream>;
@@ -197,7 +197,7 @@ pub fn connect_blocking(
     request: ClientRequest,
     options: crate::Config,
     config: Arc<ClientConfig>,
-) -> Result<(WebSocket<BlockingTlsStream>, Response), StreamError> {
+) -> Result<(WebSocket<BlockingTlsStream>, HandshakeResponse), StreamError> {
     if !request.is_tls() {
         return Err(StreamError::TlsUnsupported);
     }
@@ -211,7 +211,10 @@ pub fn connect_blocking(
     let name = server_name(&request)?;
     let mut last = io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
     let mut tcp = None;
-    for addr in (request.host(), request.port()).to_socket_addrs()? {
+    let addrs = (request.host(), request.port())
+        .to_socket_addrs()
+        .map_err(StreamError::Connect)?;
+    for addr in addrs {
         let attempt = match left()? {
             None => TcpStream::connect(addr),
             Some(l) => TcpStream::connect_timeout(&addr, l),
@@ -224,7 +227,7 @@ pub fn connect_blocking(
             Err(e) => last = e,
         }
     }
-    let mut tcp = tcp.ok_or(StreamError::Io(last))?;
+    let mut tcp = tcp.ok_or(StreamError::Connect(last))?;
     tcp.set_nodelay(true)?;
     let mut tls = ClientConnection::new(config, name)
         .map_err(|e| StreamError::Tls(io::Error::new(io::ErrorKind::InvalidInput, e)))?;

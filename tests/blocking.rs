@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use rfc6455::Config;
 use rfc6455::blocking::{self, WebSocket};
-use rfc6455::handshake::{Accept, ClientRequest, HandshakeError};
+use rfc6455::handshake::{Accept, ClientRequest, HandshakeError, Refusal};
 use rfc6455::{CloseCode, DataKind, Error, Message, StreamError};
 
 /// Upper bound on anything a test waits for.
@@ -357,7 +357,7 @@ fn refused(request: Vec<u8>) -> (String, StreamError) {
         blocking::accept_with(s, options, |req| {
             req.check_origin(&["http://good.example"])?;
             if req.path() == "/private" {
-                return Err(HandshakeError::Rejected(401));
+                return Err(Refusal::new(401));
             }
             Ok(Accept::new())
         })
@@ -495,16 +495,109 @@ fn subprotocol_is_negotiated_and_the_adapter_owns_the_timeouts() {
 fn client_reports_a_refused_handshake() {
     within(|| {
         let (addr, server) = serve(|s| {
-            blocking::accept_with(s, Config::default(), |_| Err(HandshakeError::Rejected(401)))
-                .unwrap_err()
+            blocking::accept_with(s, Config::default(), |_| Err(Refusal::new(401))).unwrap_err()
         });
         let err = blocking::connect(&url(addr)).unwrap_err();
-        assert!(
-            matches!(err.handshake(), Some(HandshakeError::UnexpectedStatus(401))),
-            "{err:?}"
+        let refused = err.handshake().and_then(HandshakeError::refused).unwrap();
+        assert_eq!(refused.status, 401);
+        assert!(refused.body.is_empty() && !refused.truncated);
+        assert_eq!(
+            server.join().unwrap().handshake(),
+            Some(&HandshakeError::Rejected(401))
+        );
+    });
+}
+
+/// An application's refusal with fields and a JSON body reaches the
+/// blocking client whole; a body over the client's limit is cut there and
+/// marked, and the server's error is the refusal's.
+#[test]
+fn a_refusal_with_a_body_reaches_the_client() {
+    const DENIED: &str = r#"{"error":"invalid_token","hint":"send a bearer token"}"#;
+    within(|| {
+        for (limit, body, truncated) in [
+            (8 << 10, DENIED, false),
+            (DENIED.len(), DENIED, false),
+            (9, &DENIED[..9], true),
+            (0, "", true),
+        ] {
+            let (addr, server) = serve(|s| {
+                blocking::accept_with(s, Config::default(), |_| {
+                    Err(Refusal::new(401)
+                        .header("WWW-Authenticate", "Bearer realm=\"chat\"")
+                        .json(DENIED))
+                })
+                .unwrap_err()
+            });
+            let config = Config::default().max_refusal_body(limit);
+            let err = blocking::connect_with(ClientRequest::new(&url(addr)).unwrap(), config)
+                .unwrap_err();
+            assert_eq!(err.close_code(), None);
+            let refused = err.handshake().and_then(HandshakeError::refused).unwrap();
+            assert_eq!(refused.status, 401);
+            assert_eq!(
+                refused.headers.get("www-authenticate"),
+                Some("Bearer realm=\"chat\"")
+            );
+            assert_eq!(
+                refused.headers.get("content-type"),
+                Some("application/json")
+            );
+            assert_eq!(
+                refused.headers.get("content-length"),
+                Some(DENIED.len().to_string().as_str())
+            );
+            assert_eq!(
+                (refused.body_text(), refused.truncated),
+                (Some(body), truncated),
+                "limit {limit}"
+            );
+            assert_eq!(
+                server.join().unwrap().handshake(),
+                Some(&HandshakeError::Rejected(401))
+            );
+        }
+    });
+}
+
+/// A refusal whose body runs to the end of the connection: the blocking
+/// client reads it to the end.
+#[test]
+fn a_close_delimited_refusal_body() {
+    within(|| {
+        let (addr, server) = serve(|mut s| {
+            let mut request = [0u8; 1024];
+            let _ = s.read(&mut request).unwrap();
+            s.write_all(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 3\r\n\r\ntry later")
+                .unwrap();
+        });
+        let err = blocking::connect(&url(addr)).unwrap_err();
+        let refused = err.handshake().and_then(HandshakeError::refused).unwrap();
+        assert_eq!(refused.headers.get("retry-after"), Some("3"));
+        assert_eq!(
+            (refused.status, refused.body_text(), refused.truncated),
+            (503, Some("try later"), false)
         );
         server.join().unwrap();
     });
+}
+
+/// Nothing listens: the failure is connecting, which has no close code.
+#[test]
+fn a_refused_connection_is_a_connect_error_without_close_code() {
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let err = blocking::connect(&url(addr)).unwrap_err();
+    assert!(
+        matches!(&err, StreamError::Connect(e) if e.kind() == std::io::ErrorKind::ConnectionRefused),
+        "{err:?}"
+    );
+    assert_eq!(err.close_code(), None);
+    // A transport failing during a session is still an abnormal closure.
+    let io = StreamError::Io(std::io::ErrorKind::ConnectionReset.into());
+    assert_eq!(io.close_code(), Some(CloseCode::ABNORMAL));
 }
 
 #[test]

@@ -78,7 +78,7 @@ fn pair(
         .unwrap()
         .unwrap();
     let accepted = req.accept(Accept::new()).unwrap();
-    let mut at_client = BytesMut::from(&accepted.response[..]);
+    let mut at_client = BytesMut::from(&accepted.response.to_bytes()[..]);
     let server = accepted.into_connection(config.clone());
     let client = pending
         .parse(&mut at_client)

@@ -7,9 +7,12 @@
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use rfc6455::Config;
-use rfc6455::handshake::{Accept, ClientRequest, HandshakeError};
+use rfc6455::handshake::{Accept, ClientRequest, HandshakeError, Refusal};
 use rfc6455::{CloseCode, Message, StreamError};
 use tokio::net::{TcpListener, TcpStream};
+
+/// The JSON body refusing `/private`.
+const DENIED: &str = r#"{"error":"invalid_token"}"#;
 
 /// An h2c (prior knowledge) server: extended CONNECT to a WebSocket echo,
 /// anything else a plain 200.
@@ -35,6 +38,11 @@ async fn server() -> u16 {
                     let accepted =
                         rfc6455::h2::accept_with(request, respond, Config::default(), |r| {
                             r.check_origin(&["https://good.example"])?;
+                            if r.path() == "/private" {
+                                return Err(Refusal::new(401)
+                                    .header("www-authenticate", "Bearer")
+                                    .json(DENIED));
+                            }
                             Ok(match r.select_protocol(&["echo"]) {
                                 Some(p) => Accept::new().protocol(p),
                                 None => Accept::new(),
@@ -162,11 +170,34 @@ async fn refused_extended_connects_get_4xx_and_the_server_goes_on() {
     )
     .await
     .unwrap_err();
-    assert!(
-        matches!(&err, StreamError::Protocol(_))
-            && err.handshake() == Some(&HandshakeError::UnexpectedStatus(403)),
-        "{err:?}"
-    );
+    assert!(matches!(&err, StreamError::Protocol(_)), "{err:?}");
+    let refused = err.handshake().and_then(HandshakeError::refused).unwrap();
+    assert_eq!(refused.status, 403);
+    assert!(refused.headers.get("connection").is_none(), "HTTP/2");
+
+    // The application's refusal with a body, whole and cut at the limit.
+    for (limit, body, truncated) in [(1 << 10, DENIED, false), (5, &DENIED[..5], true)] {
+        let request = ClientRequest::new(&format!("ws://127.0.0.1:{port}/private")).unwrap();
+        let config = Config::default().max_refusal_body(limit);
+        let err = rfc6455::h2::connect(&mut sender, request, config)
+            .await
+            .unwrap_err();
+        let refused = err.handshake().and_then(HandshakeError::refused).unwrap();
+        assert_eq!(refused.status, 401);
+        assert_eq!(refused.headers.get("www-authenticate"), Some("Bearer"));
+        assert_eq!(
+            refused.headers.get("content-type"),
+            Some("application/json")
+        );
+        assert_eq!(
+            refused.headers.get("content-length"),
+            Some(DENIED.len().to_string().as_str())
+        );
+        assert_eq!(
+            (refused.body_text(), refused.truncated),
+            (Some(body), truncated)
+        );
+    }
 
     // The same connection still serves plain requests and WebSockets.
     let plain = http::Request::get(format!("http://127.0.0.1:{port}/"))

@@ -1,7 +1,8 @@
 //! One hyper 1.x HTTP/1.1 server with a plain route and a WebSocket route:
 //! plain GETs and WebSocket echoes both work, through this crate's tokio
 //! client and through its hyper client; a malformed upgrade gets 400 and the
-//! server keeps serving.
+//! server keeps serving; an application's refusal with a body reaches both
+//! clients with its status, fields and (bounded) body.
 #![cfg(feature = "hyper")]
 
 use std::convert::Infallible;
@@ -12,18 +13,33 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use rfc6455::Config;
-use rfc6455::handshake::http::error_response;
-use rfc6455::handshake::{Accept, ClientRequest, HandshakeError};
+use rfc6455::handshake::http::refusal_response;
+use rfc6455::handshake::{Accept, ClientRequest, Refusal, RefusedResponse};
 use rfc6455::{CloseCode, Message};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+/// The JSON body of the refusal on `/private`.
+const DENIED: &str = r#"{"error":"invalid_token","error_description":"no bearer token"}"#;
+
+/// Bytes in the refusal on `/big`: more than the default 8 KiB kept.
+const BIG: usize = 20_000;
+
 async fn service(mut req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    if req.uri().path() != "/ws" {
+    if !req.uri().path().starts_with("/ws") {
         return Ok(Response::new(Full::from("plain hello")));
     }
     let upgrade = rfc6455::hyper::upgrade_with(&mut req, Config::default(), |request| {
         request.check_origin(&["http://good.example"])?;
+        match request.path() {
+            "/ws/private" => {
+                return Err(Refusal::new(401)
+                    .header("WWW-Authenticate", "Bearer realm=\"test\"")
+                    .json(DENIED));
+            }
+            "/ws/big" => return Err(Refusal::new(503).body(vec![b'x'; BIG])),
+            _ => {}
+        }
         Ok(match request.select_protocol(&["echo"]) {
             Some(p) => Accept::new().protocol(p),
             None => Accept::new(),
@@ -41,7 +57,7 @@ async fn service(mut req: Request<Incoming>) -> Result<Response<Full<Bytes>>, In
             });
             Ok(response)
         }
-        Err(e) => Ok(error_response(&e).map(|()| Full::default())),
+        Err(refusal) => Ok(refusal_response(&refusal)),
     }
 }
 
@@ -160,10 +176,8 @@ async fn malformed_and_refused_upgrades() {
     let err = rfc6455::tokio::connect_with(request, Config::default())
         .await
         .unwrap_err();
-    assert_eq!(
-        err.handshake(),
-        Some(&HandshakeError::UnexpectedStatus(403))
-    );
+    let refused = err.handshake().and_then(|e| e.refused()).expect("refused");
+    assert_eq!((refused.status, &refused.body[..]), (403, &b""[..]));
 
     // Still serving both routes.
     assert_eq!(plain_get(port).await, (200, "plain hello".to_owned()));
@@ -176,4 +190,75 @@ async fn malformed_and_refused_upgrades() {
         Message::text("still here")
     );
     ws.close(CloseCode::NORMAL, "").await.unwrap();
+}
+
+fn check_denied(refused: &RefusedResponse) {
+    assert_eq!(refused.status, 401);
+    assert_eq!(
+        refused.headers.get("www-authenticate"),
+        Some("Bearer realm=\"test\"")
+    );
+    assert_eq!(
+        refused.headers.get("content-type"),
+        Some("application/json")
+    );
+    assert_eq!(
+        refused.headers.get("content-length"),
+        Some(DENIED.len().to_string().as_str())
+    );
+    assert_eq!(refused.body_text(), Some(DENIED));
+    assert!(!refused.truncated);
+}
+
+fn check_big(refused: &RefusedResponse, limit: usize) {
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.body.len(), limit);
+    assert!(refused.body.iter().all(|&b| b == b'x'));
+    assert!(refused.truncated);
+}
+
+/// A refusal with a status, fields and a JSON body reaches this crate's
+/// tokio client and its hyper client whole; a body over the limit is cut
+/// at the limit and marked.
+#[tokio::test]
+async fn refusals_with_a_body_reach_both_clients() {
+    let port = server().await;
+    let url = |path: &str| format!("ws://127.0.0.1:{port}{path}");
+
+    let err = rfc6455::tokio::connect(&url("/ws/private"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.close_code(), None);
+    check_denied(err.handshake().and_then(|e| e.refused()).expect("refused"));
+
+    let err = rfc6455::tokio::connect(&url("/ws/big")).await.unwrap_err();
+    check_big(err.handshake().and_then(|e| e.refused()).unwrap(), 8 << 10);
+    let config = Config::default().max_refusal_body(100);
+    let err = rfc6455::tokio::connect_with(ClientRequest::new(&url("/ws/big")).unwrap(), config)
+        .await
+        .unwrap_err();
+    check_big(err.handshake().and_then(|e| e.refused()).unwrap(), 100);
+
+    // The hyper client reads the refusal's body from hyper's response.
+    for (path, limit) in [
+        ("/ws/private", 8 << 10),
+        ("/ws/big", 8 << 10),
+        ("/ws/big", 10),
+    ] {
+        let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+            .await
+            .unwrap();
+        tokio::spawn(conn.with_upgrades());
+        let request = ClientRequest::new(&url(path)).unwrap();
+        let config = Config::default().max_refusal_body(limit);
+        let err = rfc6455::hyper::client::<Empty<Bytes>>(&mut sender, request, config)
+            .await
+            .unwrap_err();
+        let refused = err.handshake().and_then(|e| e.refused()).expect("refused");
+        match path {
+            "/ws/private" => check_denied(refused),
+            _ => check_big(refused, limit),
+        }
+    }
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use rfc6455::handshake::{Accept, ClientRequest, HandshakeError};
+use rfc6455::handshake::{Accept, ClientRequest, Refusal};
 use rfc6455::tokio::{Reconnect, accept_with};
 use rfc6455::{Backoff, CloseCode, Config, Disconnect, Message};
 use tokio::net::TcpListener;
@@ -139,7 +139,7 @@ async fn a_refusal_is_final_unless_the_server_is_overloaded() {
                     tokio::spawn(async move {
                         let _ = accept_with(tcp, Config::default(), |_| {
                             if n == 0 {
-                                Err(HandshakeError::Rejected(status))
+                                Err(Refusal::new(status))
                             } else {
                                 Ok(Accept::new())
                             }

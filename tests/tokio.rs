@@ -5,7 +5,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use rfc6455::Config;
-use rfc6455::handshake::{Accept, ClientRequest, HandshakeError};
+use rfc6455::handshake::{Accept, ClientRequest, HandshakeError, Refusal};
 use rfc6455::tokio::{WebSocketStream, accept_with, connect, connect_with};
 use rfc6455::{CloseCode, CloseFrame, DataKind, Error, Fragment, Message, StreamError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -380,10 +380,10 @@ async fn handshake_refusals_get_their_status() {
         .unwrap()
         .header("Origin", "https://evil.example");
     let err = connect_with(request, Config::default()).await.unwrap_err();
-    assert_eq!(
-        err.handshake(),
-        Some(&HandshakeError::UnexpectedStatus(403))
-    );
+    let refused = err.handshake().and_then(HandshakeError::refused).unwrap();
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.headers.get("content-length"), Some("0"));
+    assert!(refused.body.is_empty() && !refused.truncated);
 }
 
 #[tokio::test]
@@ -512,4 +512,153 @@ async fn split_halves_work_from_different_tasks() {
     let (count, closed) = tokio::time::timeout(LIMIT, reader).await.unwrap().unwrap();
     assert_eq!(count, 1000);
     assert_eq!(closed.map(|c| c.code), Some(CloseCode::NORMAL));
+}
+
+/// An application's refusal with fields and a JSON body reaches the tokio
+/// client whole; a body over the client's limit is cut there and marked.
+#[tokio::test]
+async fn a_refusal_with_a_body_reaches_the_client() {
+    const DENIED: &str = r#"{"error":"invalid_token"}"#;
+    let (l, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let mut errors = Vec::new();
+        for _ in 0..3 {
+            let (tcp, _) = l.accept().await.unwrap();
+            let result = accept_with(tcp, Config::default(), |request| {
+                if request.bearer_token() == Some("let-me-in") {
+                    return Ok(Accept::new());
+                }
+                Err(match request.query_param("size") {
+                    Some(size) => Refusal::new(413).body(vec![b'z'; size.parse().unwrap()]),
+                    None => Refusal::new(401)
+                        .header("WWW-Authenticate", "Bearer")
+                        .json(DENIED),
+                })
+            })
+            .await;
+            errors.push(result.err().and_then(|e| e.handshake().cloned()));
+        }
+        errors
+    });
+
+    let err = connect(&url).await.unwrap_err();
+    assert_eq!(err.close_code(), None);
+    let refused = err.handshake().and_then(HandshakeError::refused).unwrap();
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.headers.get("WWW-Authenticate"), Some("Bearer"));
+    assert_eq!(
+        refused.headers.get("Content-Type"),
+        Some("application/json")
+    );
+    assert_eq!(
+        (refused.body_text(), refused.truncated),
+        (Some(DENIED), false)
+    );
+
+    // 20 000 bytes against a 1 000-byte limit: cut and marked.
+    let request = ClientRequest::new(&format!("{url}?size=20000")).unwrap();
+    let config = Config::default().max_refusal_body(1000);
+    let err = connect_with(request, config).await.unwrap_err();
+    let refused = err.handshake().and_then(HandshakeError::refused).unwrap();
+    assert_eq!(refused.status, 413);
+    assert_eq!(refused.headers.get("Content-Length"), Some("20000"));
+    assert_eq!((refused.body.len(), refused.truncated), (1000, true));
+
+    // Exactly at the limit: whole.
+    let request = ClientRequest::new(&format!("{url}?size=1000")).unwrap();
+    let err = connect_with(request, Config::default().max_refusal_body(1000))
+        .await
+        .unwrap_err();
+    let refused = err.handshake().and_then(HandshakeError::refused).unwrap();
+    assert_eq!((refused.body.len(), refused.truncated), (1000, false));
+
+    let errors = tokio::time::timeout(LIMIT, server).await.unwrap().unwrap();
+    assert_eq!(
+        errors,
+        [
+            Some(HandshakeError::Rejected(401)),
+            Some(HandshakeError::Rejected(413)),
+            Some(HandshakeError::Rejected(413)),
+        ]
+    );
+}
+
+/// A refusal from a server that frames its body by closing the connection,
+/// or in chunks: the client reads it to the end, within the deadline.
+#[tokio::test]
+async fn refusal_bodies_delimited_by_close_or_chunked() {
+    for (answer, body, close) in [
+        (
+            &b"HTTP/1.1 403 Forbidden\r\n\r\ngo away"[..],
+            &b"go away"[..],
+            true,
+        ),
+        (
+            b"HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n\
+              3\r\ngo \r\n4;ext=1\r\naway\r\n0\r\n\r\n",
+            b"go away",
+            false,
+        ),
+    ] {
+        let (l, url) = listener().await;
+        tokio::spawn(async move {
+            let (mut tcp, _) = l.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = tcp.read(&mut request).await.unwrap();
+            tcp.write_all(answer).await.unwrap();
+            // The chunked answer is complete without a close: keep the
+            // connection open until the client goes. The other ends at the
+            // close.
+            if !close {
+                let _ = tcp.read(&mut request).await;
+            }
+        });
+        let err = tokio::time::timeout(LIMIT, connect(&url))
+            .await
+            .unwrap()
+            .unwrap_err();
+        let refused = err.handshake().and_then(HandshakeError::refused).unwrap();
+        assert_eq!((refused.status, &refused.body[..]), (403, body));
+        assert!(!refused.truncated);
+    }
+}
+
+/// A refusal head whose body never comes: the handshake timeout ends the
+/// wait, and the refusal is reported with what arrived, marked truncated.
+#[tokio::test]
+async fn a_stalled_refusal_body_is_cut_at_the_deadline() {
+    let (l, url) = listener().await;
+    tokio::spawn(async move {
+        let (mut tcp, _) = l.accept().await.unwrap();
+        let mut request = [0u8; 1024];
+        let _ = tcp.read(&mut request).await.unwrap();
+        tcp.write_all(b"HTTP/1.1 429 Too Many Requests\r\nContent-Length: 100\r\n\r\nslow")
+            .await
+            .unwrap();
+        let _ = tcp.read(&mut request).await;
+    });
+    let config = Config::default().handshake_timeout(Duration::from_millis(300));
+    let err = tokio::time::timeout(
+        LIMIT,
+        connect_with(ClientRequest::new(&url).unwrap(), config),
+    )
+    .await
+    .unwrap()
+    .unwrap_err();
+    let refused = err.handshake().and_then(HandshakeError::refused).unwrap();
+    assert_eq!((refused.status, &refused.body[..]), (429, &b"slow"[..]));
+    assert!(refused.truncated);
+}
+
+/// Nothing listens: the failure is connecting, not a closed WebSocket.
+#[tokio::test]
+async fn a_refused_connection_is_a_connect_error_without_close_code() {
+    let (l, url) = listener().await;
+    drop(l);
+    let err = connect(&url).await.unwrap_err();
+    assert!(
+        matches!(&err, StreamError::Connect(e) if e.kind() == std::io::ErrorKind::ConnectionRefused),
+        "{err:?}"
+    );
+    assert_eq!(err.close_code(), None);
 }

@@ -20,7 +20,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use rfc6455::handshake::Accept;
-use rfc6455::handshake::http::error_response;
+use rfc6455::handshake::http::refusal_response;
 use rfc6455::{Config, Message};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
@@ -70,9 +70,9 @@ async fn handle(
                     });
                     Ok(response)
                 }
-                Err(e) => {
-                    eprintln!("chat: refused a WebSocket: {e}");
-                    Ok(error_response(&e).map(|()| Full::default()))
+                Err(refusal) => {
+                    eprintln!("chat: refused a WebSocket: {refusal}");
+                    Ok(refusal_response(&refusal))
                 }
             }
         }

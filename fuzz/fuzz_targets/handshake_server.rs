@@ -9,7 +9,7 @@
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use rfc6455::Config;
-use rfc6455::handshake::{Accept, HandshakeError, Request, ServerHandshake, accept_key};
+use rfc6455::handshake::{Accept, HandshakeError, HandshakeRequest, ServerHandshake, accept_key};
 use rfc6455_fuzz::Chunker;
 
 #[derive(Debug, PartialEq)]
@@ -23,12 +23,12 @@ struct Summary {
     headers: Vec<(String, Vec<u8>)>,
 }
 
-fn summary(r: &Request) -> Summary {
+fn summary(r: &HandshakeRequest) -> Summary {
     Summary {
-        path: r.path().to_owned(),
+        path: r.target().to_owned(),
         host: r.host().to_owned(),
         origin: r.origin().map(str::to_owned),
-        key: r.key().to_owned(),
+        key: r.key().unwrap_or_default().to_owned(),
         protocols: r.protocols().to_vec(),
         extensions: format!("{:?}", r.extensions()),
         headers: r.headers().iter().map(|(n, v)| (n.to_owned(), v.to_vec())).collect(),
@@ -58,22 +58,23 @@ fn run(config: &Config, chunks: &[&[u8]]) -> Outcome {
     if let Err(e) = &result {
         // Sticky.
         assert_eq!(server.parse(&mut buf).err().as_ref(), Some(e), "error not sticky");
-        if let Some(resp) = e.response() {
+        if e.status().is_some() {
+            let resp = e.refusal().to_bytes();
             assert!(resp.starts_with(b"HTTP/1.1 4") || resp.starts_with(b"HTTP/1.1 5"));
         }
     }
     if let Ok(Some(req)) = &result {
         // The target names a resource: origin-form or an absolute URI.
-        let path = req.path();
+        let path = req.target();
         assert!(path.starts_with('/') || path.contains("://"), "request-target {path:?} accepted");
         let accepted = req.accept(Accept::new()).expect("a valid request can be accepted");
-        let expected = format!("Sec-WebSocket-Accept: {}\r\n", accept_key(req.key().as_bytes()));
-        let resp = &accepted.response;
+        let expected = format!("Sec-WebSocket-Accept: {}\r\n", accept_key(req.key().unwrap_or_default().as_bytes()));
+        let resp = &accepted.response.to_bytes();
         assert!(resp.starts_with(b"HTTP/1.1 101 "));
         assert!(resp.windows(expected.len()).any(|w| w == expected.as_bytes()), "accept key missing");
         let _ = req.check_origin(&["http://example.com"]);
         let _ = req.select_protocol(&["chat", "superchat"]);
-        let _ = req.reject(400);
+        let _ = rfc6455::handshake::Refusal::new(400).to_bytes();
     }
     // What was not consumed: the buffer and the chunks never fed.
     let mut left = buf.to_vec();

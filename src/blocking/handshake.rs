@@ -12,7 +12,8 @@ use bytes::BytesMut;
 use super::socket::WebSocket;
 use super::transport::Transport;
 use crate::handshake::{
-    Accept, ClientRequest, HandshakeError, REFUSAL_LINGER, Request, Response, ServerHandshake,
+    Accept, ClientRequest, HandshakeRequest, HandshakeResponse, REFUSAL_LINGER, Refusal,
+    ServerHandshake,
 };
 use crate::{Config, Connection, Role, StreamError};
 
@@ -42,14 +43,22 @@ impl<S: Transport> HandshakeIo<'_, S> {
 
     /// Reads once more into `buf`; the end of the stream is an error here.
     fn read_more(&mut self, buf: &mut BytesMut) -> Result<(), StreamError> {
+        match self.read_some(buf)? {
+            0 => Err(StreamError::Io(io::ErrorKind::UnexpectedEof.into())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Reads once more into `buf`: the bytes read, 0 at the end of the
+    /// stream.
+    fn read_some(&mut self, buf: &mut BytesMut) -> Result<usize, StreamError> {
         let mut chunk = [0u8; HANDSHAKE_READ];
         loop {
             self.arm()?;
             match self.stream.read(&mut chunk) {
-                Ok(0) => return Err(StreamError::Io(io::ErrorKind::UnexpectedEof.into())),
                 Ok(n) => {
                     buf.extend_from_slice(&chunk[..n]);
-                    return Ok(());
+                    return Ok(n);
                 }
                 Err(e) => check(e)?,
             }
@@ -131,7 +140,7 @@ fn server_handshake<S, F>(
 ) -> Result<Done, StreamError>
 where
     S: Transport,
-    F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
+    F: FnOnce(&HandshakeRequest) -> Result<Accept, Refusal>,
 {
     let mut buf = BytesMut::new();
     let mut parser = ServerHandshake::new(&config);
@@ -139,14 +148,14 @@ where
         match parser.parse(&mut buf) {
             Ok(Some(request)) => break request,
             Ok(None) => io.read_more(&mut buf)?,
-            Err(e) => return Err(refuse(io, e)),
+            Err(e) => return Err(refuse(io, e.refusal())),
         }
     };
-    let mut accepted = match callback(&request).and_then(|accept| request.accept(accept)) {
+    let mut accepted = match request.decide(callback) {
         Ok(accepted) => accepted,
-        Err(e) => return Err(refuse(io, e)),
+        Err(refusal) => return Err(refuse(io, refusal)),
     };
-    io.write_all(&accepted.response)?;
+    io.write_all(&accepted.response.to_bytes())?;
     io.disarm();
     let protocol = accepted.protocol.take();
     Ok(Done {
@@ -158,30 +167,36 @@ where
 
 /// Writes the answer to a refused request, lingers so that the client reads
 /// it, and returns the error.
-fn refuse<S: Transport>(io: &mut HandshakeIo<'_, S>, e: HandshakeError) -> StreamError {
-    if let Err(write_error) = io.write_all(&e.refusal()) {
+fn refuse<S: Transport>(io: &mut HandshakeIo<'_, S>, refusal: Refusal) -> StreamError {
+    if let Err(write_error) = io.write_all(&refusal.to_bytes()) {
         return write_error;
     }
     io.linger();
-    e.into()
+    refusal.error().into()
 }
 
 fn client_handshake<S: Transport>(
     io: &mut HandshakeIo<'_, S>,
     request: ClientRequest,
     config: Config,
-) -> Result<(Done, Response), StreamError> {
+) -> Result<(Done, HandshakeResponse), StreamError> {
     let (bytes, mut handshake) = request.build(&config)?;
     io.write_all(&bytes)?;
     let mut buf = BytesMut::new();
     let mut response = loop {
-        match handshake.parse(&mut buf)? {
-            Some(response) => break response,
-            None => io.read_more(&mut buf)?,
+        if let Some(response) = handshake.parse(&mut buf)? {
+            break response;
+        }
+        match io.read_some(&mut buf) {
+            Ok(0) => break handshake.receive_eof(&mut buf)?,
+            Ok(_) => {}
+            // A refusal whose body was cut short by the deadline or a
+            // transport failure is still the refusal, with what arrived.
+            Err(e) => return Err(handshake.abandon().map_or(e, Into::into)),
         }
     };
     io.disarm();
-    // `Response::into_connection` would consume the response the caller
+    // `HandshakeResponse::into_connection` would consume the response the caller
     // gets back: move the negotiated extensions out instead.
     let negotiated = core::mem::take(&mut response.negotiated);
     let conn = Connection::with_extensions(Role::Client, config, negotiated);
@@ -197,9 +212,12 @@ fn client_handshake<S: Transport>(
 }
 
 /// Accepts a WebSocket connection on `stream` (§4.2): reads the request,
-/// lets `callback` choose the subprotocol or refuse it
-/// ([`Request::check_origin`], [`HandshakeError::Rejected`]), and writes the
-/// answer, all within [`Config::handshake_timeout`].
+/// lets `callback` choose the subprotocol or refuse it with a [`Refusal`]
+/// (`request.check_origin(..)?` for 403, or `Refusal::new(401)` with
+/// headers and a body), and writes the answer, all within
+/// [`Config::handshake_timeout`]. A refusal is answered with
+/// [`Refusal::to_bytes`], as in every adapter, then the server lingers
+/// ([`REFUSAL_LINGER`]) and closes.
 ///
 /// ```no_run
 /// use rfc6455::Config;
@@ -220,9 +238,10 @@ fn client_handshake<S: Transport>(
 ///
 /// # Errors
 /// [`StreamError::Protocol`] with [`Error::Handshake`](crate::Error::Handshake)
-/// if the request is invalid or refused (its HTTP answer was written; a
-/// callback's own mistake, such as a subprotocol the client did not offer,
-/// is answered with 500), [`StreamError::HandshakeTimeout`], or
+/// if the request is invalid or refused (its HTTP answer was written; the
+/// error is [`Refusal::error`]; a callback's own mistake, such as a
+/// subprotocol the client did not offer, is answered with 500),
+/// [`StreamError::HandshakeTimeout`], or
 /// [`StreamError::Io`] (an end of stream before the request is
 /// `UnexpectedEof`).
 pub fn accept_with<S, F>(
@@ -232,7 +251,7 @@ pub fn accept_with<S, F>(
 ) -> Result<WebSocket<S>, StreamError>
 where
     S: Transport,
-    F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
+    F: FnOnce(&HandshakeRequest) -> Result<Accept, Refusal>,
 {
     let mut io = HandshakeIo {
         deadline: config.handshake_timeout.map(|t| Instant::now() + t),
@@ -257,13 +276,17 @@ pub fn accept<S: Transport>(stream: S) -> Result<WebSocket<S>, StreamError> {
 ///
 /// # Errors
 /// [`StreamError::Protocol`] with [`Error::Handshake`](crate::Error::Handshake)
-/// if the server refused ([`HandshakeError::UnexpectedStatus`]) or answered
-/// wrongly, [`StreamError::HandshakeTimeout`], [`StreamError::Io`].
+/// if the server refused or answered wrongly; a refusal is
+/// [`HandshakeError::Refused`](crate::handshake::HandshakeError::Refused)
+/// with its status, fields and up to [`Config::max_refusal_body`] bytes of
+/// its body, read within the handshake timeout (a body the deadline or the
+/// transport cut short is marked truncated).
+/// [`StreamError::HandshakeTimeout`], [`StreamError::Io`].
 pub fn client<S: Transport>(
     mut stream: S,
     request: ClientRequest,
     config: Config,
-) -> Result<(WebSocket<S>, Response), StreamError> {
+) -> Result<(WebSocket<S>, HandshakeResponse), StreamError> {
     let mut io = HandshakeIo {
         deadline: config.handshake_timeout.map(|t| Instant::now() + t),
         stream: &mut stream,
@@ -274,7 +297,7 @@ pub fn client<S: Transport>(
 
 /// Connects to a `ws://` URL with the default [`Config`].
 ///
-/// The returned [`Response`]'s `negotiated` extensions have moved into the
+/// The returned [`HandshakeResponse`]'s `negotiated` extensions have moved into the
 /// connection.
 ///
 /// ```no_run
@@ -285,8 +308,9 @@ pub fn client<S: Transport>(
 ///
 /// # Errors
 /// [`StreamError::TlsUnsupported`] for `wss://`; an invalid URL as
-/// [`HandshakeError::InvalidUrl`]; otherwise as [`connect_with`].
-pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), StreamError> {
+/// [`HandshakeError::InvalidUrl`](crate::handshake::HandshakeError::InvalidUrl);
+/// otherwise as [`connect_with`].
+pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, HandshakeResponse), StreamError> {
     connect_with(ClientRequest::new(url)?, Config::default())
 }
 
@@ -309,12 +333,13 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), StreamErro
 /// ```
 ///
 /// # Errors
-/// [`StreamError::TlsUnsupported`] for `wss://`; [`StreamError::Io`] if no
-/// address could be connected to; then as [`client`].
+/// [`StreamError::TlsUnsupported`] for `wss://`; [`StreamError::Connect`]
+/// if the host does not resolve or no address of it could be connected to
+/// (no close code: nothing reached the server); then as [`client`].
 pub fn connect_with(
     request: ClientRequest,
     config: Config,
-) -> Result<(WebSocket<TcpStream>, Response), StreamError> {
+) -> Result<(WebSocket<TcpStream>, HandshakeResponse), StreamError> {
     if request.is_tls() {
         return Err(StreamError::TlsUnsupported);
     }
@@ -337,7 +362,11 @@ pub fn connect_with(
 
 fn tcp_connect(host: &str, port: u16, deadline: Option<Instant>) -> Result<TcpStream, StreamError> {
     let mut last = io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
-    for addr in (host, port).to_socket_addrs()? {
+    // Name resolution failing is a failure to connect, too.
+    let addrs = (host, port)
+        .to_socket_addrs()
+        .map_err(StreamError::Connect)?;
+    for addr in addrs {
         let attempt = match deadline {
             None => TcpStream::connect(addr),
             Some(d) => {
@@ -353,5 +382,8 @@ fn tcp_connect(host: &str, port: u16, deadline: Option<Instant>) -> Result<TcpSt
             Err(e) => last = e,
         }
     }
-    Err(StreamError::Io(last))
+    if deadline.is_some_and(|d| Instant::now() >= d) {
+        return Err(StreamError::HandshakeTimeout);
+    }
+    Err(StreamError::Connect(last))
 }

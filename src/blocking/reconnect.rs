@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::handshake::connect_with;
 use super::socket::WebSocket;
-use crate::handshake::{ClientRequest, Response};
+use crate::handshake::{ClientRequest, HandshakeResponse};
 use crate::reconnect::Policy;
 use crate::{Backoff, Config, Disconnect};
 
@@ -71,7 +71,7 @@ impl Reconnect {
     ///
     /// # Errors
     /// The final [`Disconnect::Connect`].
-    pub fn connect(&mut self) -> Result<(WebSocket<TcpStream>, Response), Disconnect> {
+    pub fn connect(&mut self) -> Result<(WebSocket<TcpStream>, HandshakeResponse), Disconnect> {
         loop {
             match connect_with(self.request.clone(), self.config.clone()) {
                 Ok(connected) => {
@@ -97,7 +97,7 @@ impl Reconnect {
     pub fn reconnect(
         &mut self,
         ended: WebSocket<TcpStream>,
-    ) -> Result<(WebSocket<TcpStream>, Response), Disconnect> {
+    ) -> Result<(WebSocket<TcpStream>, HandshakeResponse), Disconnect> {
         let d = Disconnect::of(ended.connection());
         drop(ended);
         if !self.policy.retry(&d) {

@@ -57,8 +57,10 @@ impl Negotiated {
 
 /// The extensions this endpoint supports and their settings.
 ///
-/// Set in [`Config::extensions`](crate::Config::extensions), which the
-/// handshakes and the adapters take. The default supports no
+/// Set as [`Config::extensions`](crate::Config#structfield.extensions), which
+/// the handshake ([`ServerHandshake`](crate::handshake::ServerHandshake),
+/// [`ClientRequest::build`](crate::handshake::ClientRequest::build)) and every
+/// adapter take. The default supports no
 /// extension; with the `deflate` feature,
 /// [`deflate`](ExtensionConfig::deflate) turns permessage-deflate on.
 #[non_exhaustive]

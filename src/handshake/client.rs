@@ -2,11 +2,13 @@
 //! (RFC 6455 §4.1), then read and check the server's response (§4.1, second
 //! half).
 
+use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use bytes::BytesMut;
 
 use super::headers::{HeaderScanner, Headers, Scan, list_elements, push_extra_header};
+use super::refused::{Progress, RefusalBody};
 use super::url::{Url, parse_url};
 use super::{AcceptKey, HandshakeError, accept_key, encode_key, is_token};
 use crate::extension::{ExtensionConfig, Negotiated, parse_extensions};
@@ -129,79 +131,167 @@ impl ClientRequest {
     ///
     /// # Errors
     /// [`HandshakeError::InvalidHeaderToSend`] if a protocol or header given
-    /// to this builder was refused.
+    /// to this builder was refused; [`HandshakeError::NoRandomSource`] if no
+    /// nonce can be drawn.
     pub fn build(self, config: &Config) -> Result<(Vec<u8>, ClientHandshake), HandshakeError> {
-        if let Some(e) = self.error {
-            return Err(e);
+        let (head, handshake) = self.build_upgrade(config)?;
+        let mut r = Vec::with_capacity(256);
+        r.extend_from_slice(b"GET ");
+        r.extend_from_slice(head.target.as_bytes());
+        r.extend_from_slice(b" HTTP/1.1\r\n");
+        for (name, value) in head.fields() {
+            r.extend_from_slice(name.as_bytes());
+            r.extend_from_slice(b": ");
+            r.extend_from_slice(value.as_bytes());
+            r.extend_from_slice(b"\r\n");
+        }
+        r.extend_from_slice(b"\r\n");
+        Ok((r, handshake))
+    }
+
+    /// The HTTP/1.1 upgrade request (§4.1) as a head: `Host`, `Upgrade`,
+    /// `Connection`, a fresh `Sec-WebSocket-Key`, `Sec-WebSocket-Version`,
+    /// the offers and the added headers.
+    pub(crate) fn build_upgrade(
+        self,
+        config: &Config,
+    ) -> Result<(ClientHead, ClientHandshake), HandshakeError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
         }
         let nonce = match self.nonce {
             Some(nonce) => nonce,
             None => crate::rng::nonce(config.random_seed).ok_or(HandshakeError::NoRandomSource)?,
         };
         let key = encode_key(&nonce);
-        let mut r = String::with_capacity(256);
-        r.push_str("GET ");
-        r.push_str(&self.url.resource);
-        r.push_str(" HTTP/1.1\r\n");
-        let protocols = self.protocols.join(", ");
         let key_str = core::str::from_utf8(&key).unwrap_or("");
         let fixed = [
-            ("Host", self.url.host_header()),
-            ("Upgrade", "websocket".to_string()),
-            ("Connection", "Upgrade".to_string()),
-            ("Sec-WebSocket-Key", key_str.to_string()),
-            ("Sec-WebSocket-Version", "13".to_string()),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", key_str),
         ];
-        let optional = [
-            (
-                "Sec-WebSocket-Protocol",
-                Some(protocols).filter(|p| !p.is_empty()),
-            ),
-            ("Sec-WebSocket-Extensions", config.extensions.client_offer()),
-        ];
-        for (name, value) in fixed
-            .iter()
-            .map(|(n, v)| (*n, v.as_str()))
-            .chain(
-                optional
-                    .iter()
-                    .filter_map(|(n, v)| Some((*n, v.as_deref()?))),
-            )
-            .chain(self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))
-        {
-            r.push_str(name);
-            r.push_str(": ");
-            r.push_str(value);
-            r.push_str("\r\n");
+        let accept = accept_key(&key);
+        Ok(self.finish(&fixed, Some(accept), config))
+    }
+
+    /// The RFC 8441 extended CONNECT (§4, §5) as a head: no `Host` (the
+    /// authority is a pseudo-header field), no `Upgrade`, `Connection` or
+    /// key; `Sec-WebSocket-Version`, the offers and the added headers.
+    #[cfg(feature = "http")]
+    pub(crate) fn build_extended_connect(
+        self,
+        config: &Config,
+    ) -> Result<(ClientHead, ClientHandshake), HandshakeError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
         }
-        r.push_str("\r\n");
+        Ok(self.finish(&[], None, config))
+    }
+
+    fn finish(
+        self,
+        fixed: &[(&str, &str)],
+        accept: Option<AcceptKey>,
+        config: &Config,
+    ) -> (ClientHead, ClientHandshake) {
+        let field = |n: &str, v: &str| (n.to_string(), v.to_string());
+        let mut fields: Vec<(String, String)> = fixed.iter().map(|(n, v)| field(n, v)).collect();
+        fields.push(field("Sec-WebSocket-Version", "13"));
+        if !self.protocols.is_empty() {
+            fields.push(field("Sec-WebSocket-Protocol", &self.protocols.join(", ")));
+        }
+        if let Some(offer) = config.extensions.client_offer() {
+            fields.push(field("Sec-WebSocket-Extensions", &offer));
+        }
+        fields.extend(self.headers);
+        let head = ClientHead {
+            target: self.url.resource.clone(),
+            authority: self.url.host_header(),
+            tls: self.url.tls,
+            fields,
+        };
         let handshake = ClientHandshake {
             scanner: HeaderScanner::new(config.max_handshake_size),
             max_headers: config.max_headers,
-            accept: accept_key(&key),
+            accept,
             protocols: self.protocols,
             extensions: config.extensions.clone(),
+            max_refusal_body: config.max_refusal_body,
+            refusal: None,
             failed: None,
         };
-        Ok((r.into_bytes(), handshake))
+        (head, handshake)
+    }
+}
+
+/// A client's request as a structured head, written as HTTP/1.1 bytes by
+/// [`ClientRequest::build`] or turned into an `http::Request`.
+#[derive(Clone, Debug)]
+pub(crate) struct ClientHead {
+    /// The resource name: path and query.
+    pub(crate) target: String,
+    /// `host[:port]`, the port only when it is not the default: the `Host`
+    /// header, or the HTTP/2 `:authority`.
+    pub(crate) authority: String,
+    /// Whether the URL asked for TLS (`wss`): `:scheme` is then `https`.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) tls: bool,
+    /// The fields after `Host`, in order.
+    pub(crate) fields: Vec<(String, String)>,
+}
+
+impl ClientHead {
+    /// `Host` then the other fields.
+    pub(crate) fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        core::iter::once(("Host", self.authority.as_str()))
+            .chain(self.fields.iter().map(|(n, v)| (n.as_str(), v.as_str())))
     }
 }
 
 /// Reads and checks the server's answer to a [`ClientRequest`].
+///
+/// A `101` is checked and handed out as a [`HandshakeResponse`]. Any other
+/// status is the server's refusal: its body is read too, up to
+/// [`Config::max_refusal_body`] bytes, and the handshake ends with
+/// [`HandshakeError::Refused`]. A body that runs to the end of the
+/// connection ends when the caller says so with
+/// [`receive_eof`](Self::receive_eof); a caller that stops waiting (its
+/// deadline passed) gets what arrived with [`abandon`](Self::abandon).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use rfc6455::Config;
+/// use rfc6455::handshake::{ClientRequest, HandshakeError};
+///
+/// let (_, mut client) = ClientRequest::new("ws://example.com/")?.build(&Config::default())?;
+/// let mut buf = BytesMut::from(&b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 16\r\n\r\n{\"error\":"[..]);
+/// assert!(client.parse(&mut buf)?.is_none(), "the body is not complete");
+/// buf.extend_from_slice(b"\"nope\"}");
+/// let refused = client.parse(&mut buf).unwrap_err();
+/// let refused = refused.refused().expect("a refusal");
+/// assert_eq!((refused.status, &refused.body[..]), (401, &b"{\"error\":\"nope\"}"[..]));
+/// assert!(!refused.truncated);
+/// # Ok::<(), HandshakeError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct ClientHandshake {
     scanner: HeaderScanner,
     max_headers: usize,
-    accept: AcceptKey,
+    /// The `Sec-WebSocket-Accept` expected; `None` for an extended CONNECT.
+    accept: Option<AcceptKey>,
     protocols: Vec<String>,
     extensions: ExtensionConfig,
+    max_refusal_body: usize,
+    /// A refusal whose body is being read.
+    refusal: Option<RefusalBody>,
     failed: Option<HandshakeError>,
 }
 
 impl ClientHandshake {
-    /// The `Sec-WebSocket-Accept` value the server must answer with.
-    pub fn expected_accept(&self) -> &AcceptKey {
-        &self.accept
+    /// The `Sec-WebSocket-Accept` value the server must answer with; `None`
+    /// for an extended CONNECT (RFC 8441 §5), which has no key.
+    pub fn expected_accept(&self) -> Option<&AcceptKey> {
+        self.accept.as_ref()
     }
 
     /// Parses the response at the front of `buf`.
@@ -209,13 +299,15 @@ impl ClientHandshake {
     /// Returns `Ok(None)` when more bytes are needed (bytes already seen are
     /// not scanned again). On success, exactly the response's header block is
     /// removed from `buf`; bytes after it (the server's first frames) stay.
-    /// The handshake is then over: do not call again.
+    /// The handshake is then over: do not call again. After a refusal's
+    /// head, the body bytes are taken off `buf` as they come.
     ///
     /// # Errors
     /// [`ResponseTooLarge`] as soon as `buf` holds
     /// [`Config::max_handshake_size`] bytes without the end of a header block
     /// or the block has too many fields, [`MalformedResponse`],
-    /// [`UnexpectedStatus`] for a status other than 101, then the checks of
+    /// [`Refused`] for a status other than 101 once its body is read (or
+    /// cut at [`Config::max_refusal_body`]), then the checks of
     /// §4.1: [`ResponseMissingUpgrade`], [`ResponseMissingConnectionUpgrade`],
     /// [`AcceptKeyMismatch`], [`UnofferedProtocol`],
     /// [`InvalidResponseHeader`], [`UnofferedExtension`]. The client should
@@ -223,14 +315,17 @@ impl ClientHandshake {
     ///
     /// [`ResponseTooLarge`]: HandshakeError::ResponseTooLarge
     /// [`MalformedResponse`]: HandshakeError::MalformedResponse
-    /// [`UnexpectedStatus`]: HandshakeError::UnexpectedStatus
+    /// [`Refused`]: HandshakeError::Refused
     /// [`ResponseMissingUpgrade`]: HandshakeError::ResponseMissingUpgrade
     /// [`ResponseMissingConnectionUpgrade`]: HandshakeError::ResponseMissingConnectionUpgrade
     /// [`AcceptKeyMismatch`]: HandshakeError::AcceptKeyMismatch
     /// [`UnofferedProtocol`]: HandshakeError::UnofferedProtocol
     /// [`InvalidResponseHeader`]: HandshakeError::InvalidResponseHeader
     /// [`UnofferedExtension`]: HandshakeError::UnofferedExtension
-    pub fn parse(&mut self, buf: &mut BytesMut) -> Result<Option<Response>, HandshakeError> {
+    pub fn parse(
+        &mut self,
+        buf: &mut BytesMut,
+    ) -> Result<Option<HandshakeResponse>, HandshakeError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
@@ -241,8 +336,51 @@ impl ClientHandshake {
         result
     }
 
-    fn parse_inner(&mut self, buf: &mut BytesMut) -> Result<Option<Response>, HandshakeError> {
+    /// Tells the handshake that the connection ended after the bytes in
+    /// `buf` (the peer closed it): what `buf` holds is parsed, then the
+    /// handshake ends. A body that runs to the end of the connection is then
+    /// complete; a body announced longer is marked truncated.
+    ///
+    /// # Errors
+    /// As [`parse`](Self::parse), and [`HandshakeError::ResponseIncomplete`]
+    /// if the response head did not arrive whole.
+    pub fn receive_eof(&mut self, buf: &mut BytesMut) -> Result<HandshakeResponse, HandshakeError> {
+        if let Some(response) = self.parse(buf)? {
+            return Ok(response);
+        }
+        let error = match self.refusal.take() {
+            Some(mut body) => HandshakeError::Refused(Box::new(body.finish(true))),
+            None => HandshakeError::ResponseIncomplete,
+        };
+        self.failed = Some(error.clone());
+        Err(error)
+    }
+
+    /// Ends a handshake the caller stops waiting for (its deadline passed,
+    /// or the transport failed): if a refusal's head has arrived, the
+    /// [`HandshakeError::Refused`] with the body received so far, marked
+    /// truncated unless it was complete; `None` if no refusal is underway
+    /// (the caller reports its own reason).
+    pub fn abandon(&mut self) -> Option<HandshakeError> {
+        let error = HandshakeError::Refused(Box::new(self.refusal.take()?.finish(false)));
+        self.failed = Some(error.clone());
+        Some(error)
+    }
+
+    fn parse_inner(
+        &mut self,
+        buf: &mut BytesMut,
+    ) -> Result<Option<HandshakeResponse>, HandshakeError> {
         use HandshakeError::*;
+        if let Some(body) = &mut self.refusal {
+            return match body.receive(buf) {
+                Progress::Partial => Ok(None),
+                Progress::Done(refused) => {
+                    self.refusal = None;
+                    Err(Refused(Box::new(refused)))
+                }
+            };
+        }
         let end = match self.scanner.scan(buf) {
             Scan::Partial => return Ok(None),
             Scan::TooLarge => return Err(ResponseTooLarge),
@@ -263,19 +401,45 @@ impl ClientHandshake {
             return Err(MalformedResponse);
         }
         match code {
-            Some(101) => {}
-            Some(code) => return Err(UnexpectedStatus(code)),
-            None => return Err(MalformedResponse),
+            Some(101) => self.check_upgrade(headers).map(Some),
+            Some(code) => {
+                self.refusal = Some(RefusalBody::new(code, headers, self.max_refusal_body));
+                self.parse_inner(buf)
+            }
+            None => Err(MalformedResponse),
         }
+    }
+
+    /// Checks a `101` response's fields (§4.1): `Upgrade`, `Connection`,
+    /// `Sec-WebSocket-Accept`, then what both flavours check.
+    pub(crate) fn check_upgrade(
+        &self,
+        headers: Headers,
+    ) -> Result<HandshakeResponse, HandshakeError> {
+        use HandshakeError::*;
         if !headers.has_token("Upgrade", "websocket") {
             return Err(ResponseMissingUpgrade);
         }
         if !headers.has_token("Connection", "upgrade") {
             return Err(ResponseMissingConnectionUpgrade);
         }
-        if headers.single("Sec-WebSocket-Accept") != Ok(Some(&self.accept.as_bytes()[..])) {
-            return Err(AcceptKeyMismatch);
+        let expected = self.accept.as_ref().map(|a| &a.as_bytes()[..]);
+        match (headers.single("Sec-WebSocket-Accept"), expected) {
+            (Ok(Some(got)), Some(expected)) if got == expected => {}
+            _ => return Err(AcceptKeyMismatch),
         }
+        self.check_agreement(101, headers)
+    }
+
+    /// Checks the fields of a response accepting the request, whatever its
+    /// flavour: at most one subprotocol, one that was offered (§4.1), and
+    /// extensions that were offered with acceptable parameters (§9.1).
+    pub(crate) fn check_agreement(
+        &self,
+        status: u16,
+        headers: Headers,
+    ) -> Result<HandshakeResponse, HandshakeError> {
+        use HandshakeError::*;
         let mut chosen = headers
             .get_all("Sec-WebSocket-Protocol")
             .flat_map(list_elements);
@@ -297,20 +461,21 @@ impl ClientHandshake {
             }
         }
         let negotiated = self.extensions.client_accept(&answer)?;
-        Ok(Some(Response {
-            status: 101,
+        Ok(HandshakeResponse {
+            status,
             protocol,
             headers,
             negotiated,
-        }))
+        })
     }
 }
 
 /// A server's accepted handshake response, checked against the request.
 #[derive(Debug)]
 #[non_exhaustive]
-pub struct Response {
-    /// The status code: always 101.
+pub struct HandshakeResponse {
+    /// The status code: 101 for an HTTP/1.1 upgrade, a 2xx for an extended
+    /// CONNECT (RFC 8441 §5).
     pub status: u16,
     /// The subprotocol the server chose, one of those offered.
     pub protocol: Option<String>,
@@ -320,7 +485,7 @@ pub struct Response {
     pub negotiated: Negotiated,
 }
 
-impl Response {
+impl HandshakeResponse {
     /// A client [`Connection`] using the negotiated extensions. Feed it any
     /// bytes left in the handshake buffer.
     pub fn into_connection(self, config: Config) -> Connection {

@@ -20,7 +20,10 @@ fn handshake(req: ClientRequest) -> ClientHandshake {
     req.build(&Config::default()).unwrap().1
 }
 
-fn respond(req: ClientRequest, response: &str) -> Result<Option<Response>, HandshakeError> {
+fn respond(
+    req: ClientRequest,
+    response: &str,
+) -> Result<Option<HandshakeResponse>, HandshakeError> {
     handshake(req).parse(&mut BytesMut::from(response.as_bytes()))
 }
 
@@ -47,7 +50,10 @@ fn rfc_sample_request() {
          Sec-WebSocket-Protocol: chat, superchat\r\n\
          Origin: http://example.com\r\n\r\n"
     );
-    assert_eq!(hs.expected_accept(), &"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    assert_eq!(
+        hs.expected_accept().unwrap(),
+        &"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    );
 }
 
 #[test]
@@ -164,12 +170,19 @@ fn non_101_status() {
         "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n",
     )
     .unwrap_err();
+    assert_eq!(e.status(), None);
+    let refused = e.refused().unwrap();
+    assert_eq!((refused.status, refused.headers.len()), (403, 1));
+    assert!(refused.body.is_empty() && !refused.truncated);
+    // A 200 with no framing: its body runs to the end of the connection.
+    let mut hs = handshake(chat());
+    let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\n\r\nhello"[..]);
+    assert!(hs.parse(&mut buf).unwrap().is_none());
+    let e = hs.receive_eof(&mut buf).unwrap_err();
     assert_eq!(
-        (e.clone(), e.status()),
-        (HandshakeError::UnexpectedStatus(403), None)
+        e.refused().map(|r| (r.status, &r.body[..])),
+        Some((200, &b"hello"[..]))
     );
-    let e = respond(chat(), "HTTP/1.1 200 OK\r\n\r\n").unwrap_err();
-    assert_eq!(e, HandshakeError::UnexpectedStatus(200));
 }
 
 #[test]
@@ -335,7 +348,7 @@ fn round_trip_with_server() {
     let chosen = req.select_protocol(&["a", "b"]).unwrap();
     let accepted = req.accept(Accept::new().protocol(chosen)).unwrap();
     let resp = hs
-        .parse(&mut BytesMut::from(&accepted.response[..]))
+        .parse(&mut BytesMut::from(&accepted.response.to_bytes()[..]))
         .unwrap()
         .unwrap();
     assert_eq!(resp.protocol.as_deref(), Some("a"));

@@ -2,13 +2,16 @@
 //!
 //! Server-side errors (found while reading a client's request, RFC 6455
 //! §4.2.1) map to the status code of the response that tells the client why
-//! (§4.2.2, §4.4); [`HandshakeError::response`] builds that response.
+//! (§4.2.2, §4.4); [`HandshakeError::refusal`] builds that response.
 //! Client-side errors (found while reading a server's response, §4.1) and
-//! local misuse have no status: the client simply closes the connection.
+//! local misuse have no status: the client simply closes the connection. A
+//! server's refusal reaches the client as [`HandshakeError::Refused`], with
+//! its status, fields and the start of its body.
 
-use alloc::format;
-use alloc::vec::Vec;
+use alloc::boxed::Box;
 use core::fmt;
+
+use super::{Refusal, RefusedResponse};
 
 /// What was wrong with a WebSocket URL given to
 /// [`ClientRequest::new`](crate::handshake::ClientRequest::new) (RFC 6455 §3),
@@ -95,14 +98,20 @@ pub enum HandshakeError {
     InvalidHeader(&'static str),
     /// The `Origin` is not allowed (§4.2.2 item 4, §10.2). 403.
     OriginRefused,
-    /// The application refused the request with this status (§4.2.2).
+    /// The application refused the request with a [`Refusal`] of this
+    /// status (§4.2.2) made by [`Refusal::new`].
     Rejected(u16),
 
     // ----- found by a client (no status) -----
     /// The URL given to the client is invalid.
     InvalidUrl(UrlError),
-    /// The server answered with this status instead of 101 (§4.1).
-    UnexpectedStatus(u16),
+    /// The server refused: it answered with a status other than 101 (§4.1;
+    /// outside 2xx for an extended CONNECT, RFC 8441 §5). The response
+    /// carries the status, the fields and the start of the body, up to
+    /// [`Config::max_refusal_body`](crate::Config::max_refusal_body).
+    Refused(Box<RefusedResponse>),
+    /// The connection ended before the response head was complete.
+    ResponseIncomplete,
     /// The response is not valid HTTP/1.1.
     MalformedResponse,
     /// The response header block exceeds the size or header-count limit.
@@ -140,6 +149,8 @@ impl HandshakeError {
     ///
     /// A [`Rejected`](Self::Rejected) status outside `300..=599` is answered
     /// as 500, since it would otherwise not tell the client it was refused.
+    /// [`Refused`](Self::Refused) is the client's view of a server's
+    /// refusal, so it has no status of its own to answer with.
     pub fn status(&self) -> Option<u16> {
         use HandshakeError::*;
         Some(match self {
@@ -158,7 +169,8 @@ impl HandshakeError {
             Rejected(code) if (300..=599).contains(code) => *code,
             Rejected(_) => 500,
             InvalidUrl(_)
-            | UnexpectedStatus(_)
+            | Refused(_)
+            | ResponseIncomplete
             | MalformedResponse
             | ResponseTooLarge
             | ResponseMissingUpgrade
@@ -173,41 +185,24 @@ impl HandshakeError {
         })
     }
 
-    /// The complete HTTP response a server sends for this error, or `None`
-    /// when [`status`](Self::status) is `None`.
-    ///
-    /// It carries `Connection: close` and `Content-Length: 0`, plus
-    /// `Allow: GET` for 405 (RFC 9110 §15.5.6) and `Sec-WebSocket-Version: 13`
-    /// for 426 (RFC 6455 §4.4). The server should close the connection after
-    /// writing it.
-    pub fn response(&self) -> Option<Vec<u8>> {
-        let status = self.status()?;
-        let extra = match status {
-            405 => "Allow: GET\r\n",
-            426 => "Sec-WebSocket-Version: 13\r\n",
-            _ => "",
-        };
-        Some(
-            format!(
-                "HTTP/1.1 {status} {}\r\nConnection: close\r\nContent-Length: 0\r\n{extra}\r\n",
-                reason_phrase(status)
-            )
-            .into_bytes(),
-        )
+    /// The refusal a server answers this error with, the same in every
+    /// adapter: its [`status`](Self::status) with `Allow: GET` for 405 (RFC
+    /// 9110 §15.5.6) and `Sec-WebSocket-Version: 13` for 426 (RFC 6455
+    /// §4.4), or `500 Internal Server Error` for the server application's
+    /// own mistake (for instance accepting with a subprotocol the client
+    /// did not offer). [`Refusal::to_bytes`] is what an HTTP/1.1 server
+    /// writes; it then keeps reading for a moment ([`REFUSAL_LINGER`]) so
+    /// that the client reads the answer before the connection closes.
+    pub fn refusal(&self) -> Refusal {
+        Refusal::from(self.clone())
     }
-}
 
-impl HandshakeError {
-    /// The HTTP response a server writes when its handshake ends with this
-    /// error, the same in every adapter: [`response`](Self::response) for a
-    /// refusal, and `500 Internal Server Error` for the server
-    /// application's own mistake (for instance accepting with a subprotocol
-    /// the client did not offer). After writing it, the server keeps reading
-    /// for a moment ([`REFUSAL_LINGER`]) so that the client reads the answer
-    /// before the connection closes.
-    pub fn refusal(&self) -> Vec<u8> {
-        self.response()
-            .unwrap_or_else(|| HandshakeError::Rejected(500).response().unwrap_or_default())
+    /// The server's refusal this client-side error reports, if it is one.
+    pub fn refused(&self) -> Option<&RefusedResponse> {
+        match self {
+            HandshakeError::Refused(r) => Some(r),
+            _ => None,
+        }
     }
 }
 
@@ -229,6 +224,17 @@ pub const REFUSAL_LINGER: Linger = Linger {
     bytes: 64 << 10,
     time: core::time::Duration::from_millis(500),
 };
+
+/// The field a refusal with `status` carries besides `Connection` and
+/// `Content-Length`: `Allow: GET` for 405 (RFC 9110 §15.5.6) and
+/// `Sec-WebSocket-Version: 13` for 426 (RFC 6455 §4.4).
+pub(crate) fn refusal_field(status: u16) -> Option<(&'static str, &'static str)> {
+    match status {
+        405 => Some(("Allow", "GET")),
+        426 => Some(("Sec-WebSocket-Version", "13")),
+        _ => None,
+    }
+}
 
 /// The reason phrase for a status code, or `""` (allowed by RFC 9112 §4).
 pub(crate) fn reason_phrase(status: u16) -> &'static str {
@@ -274,7 +280,8 @@ impl fmt::Display for HandshakeError {
             OriginRefused => f.write_str("origin is not allowed"),
             Rejected(code) => write!(f, "request rejected with status {code}"),
             InvalidUrl(e) => write!(f, "invalid WebSocket URL: {e}"),
-            UnexpectedStatus(code) => write!(f, "server answered with status {code}, not 101"),
+            Refused(r) => write!(f, "server refused the handshake with status {}", r.status),
+            ResponseIncomplete => f.write_str("connection ended before the response was complete"),
             MalformedResponse => f.write_str("malformed HTTP response"),
             ResponseTooLarge => f.write_str("response header block exceeds the limits"),
             ResponseMissingUpgrade => f.write_str("response lacks `Upgrade: websocket`"),
@@ -326,8 +333,11 @@ mod tests {
         ] {
             assert_eq!(e.status(), Some(s), "{e:?}");
         }
+        let refused = Refused(Box::new(RefusedResponse::new(403, Default::default())));
+        assert_eq!(refused.refused().map(|r| r.status), Some(403));
         for e in [
-            UnexpectedStatus(200),
+            refused,
+            ResponseIncomplete,
             MalformedResponse,
             ResponseTooLarge,
             AcceptKeyMismatch,
@@ -338,31 +348,8 @@ mod tests {
             ProtocolNotOffered,
         ] {
             assert_eq!(e.status(), None);
-            assert_eq!(e.response(), None);
+            assert_eq!(e.refusal().status(), 500);
         }
-    }
-
-    #[test]
-    fn responses() {
-        assert_eq!(
-            HandshakeError::UnsupportedVersion.response().unwrap(),
-            b"HTTP/1.1 426 Upgrade Required\r\nConnection: close\r\nContent-Length: 0\r\n\
-              Sec-WebSocket-Version: 13\r\n\r\n"
-        );
-        assert_eq!(
-            HandshakeError::MethodNotAllowed.response().unwrap(),
-            b"HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\
-              Allow: GET\r\n\r\n"
-        );
-        assert_eq!(
-            HandshakeError::RequestTooLarge.response().unwrap(),
-            b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\
-              Content-Length: 0\r\n\r\n"
-        );
-        assert_eq!(
-            HandshakeError::Rejected(418).response().unwrap(),
-            b"HTTP/1.1 418 \r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-        );
     }
 
     #[test]

@@ -116,6 +116,24 @@ impl Headers {
         Headers { block, fields }
     }
 
+    /// Builds from fields given one by one (as an `http::HeaderMap` holds
+    /// them), copied into one block; values are trimmed of surrounding
+    /// whitespace like parsed ones.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn from_fields<'a>(fields: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> Self {
+        let mut block = alloc::vec::Vec::new();
+        let mut index = Vec::new();
+        for (name, value) in fields {
+            let value = trim_ows(value);
+            let n = block.len();
+            block.extend_from_slice(name);
+            let v = block.len();
+            block.extend_from_slice(value);
+            index.push((n..v, v..block.len()));
+        }
+        Self::from_index(Bytes::from(block), index)
+    }
+
     fn name_of(&self, f: &Field) -> &str {
         // Header names are tokens (checked by httparse), hence ASCII.
         core::str::from_utf8(&self.block[f.name.clone()]).unwrap_or("")
@@ -185,6 +203,20 @@ impl Headers {
             .any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
     }
 }
+
+/// Two header maps are equal when they hold the same fields in the same
+/// order, names compared ASCII-case-insensitively and values exactly.
+impl PartialEq for Headers {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|((n1, v1), (n2, v2))| n1.eq_ignore_ascii_case(n2) && v1 == v2)
+    }
+}
+
+impl Eq for Headers {}
 
 /// Headers whose values [`Headers`]' `Debug` output hides, so that logging a
 /// request does not leak credentials.

@@ -1,5 +1,5 @@
-//! The opening handshake (RFC 6455 §4): an HTTP/1.1 Upgrade exchange,
-//! parsed and produced without I/O.
+//! The opening handshake (RFC 6455 §4): an HTTP/1.1 Upgrade exchange, or an
+//! RFC 8441 extended CONNECT over HTTP/2, parsed and produced without I/O.
 //!
 //! Both sides read from a [`BytesMut`](bytes::BytesMut) the caller fills from
 //! the socket. A parse call returns `Ok(None)` until the whole header block has
@@ -9,16 +9,23 @@
 //! any bytes after it (the peer's first frames) stay there for the
 //! [`Connection`](crate::Connection).
 //!
-//! **Server** ([`ServerHandshake`]): parse a [`Request`], validated per
-//! §4.2.1; optionally [`check_origin`](Request::check_origin); then either
-//! [`accept`](Request::accept) it, which gives the `101 Switching Protocols`
-//! response (§4.2.2) and the negotiated extensions, or
-//! [`reject`](Request::reject) it. A parse error's
-//! [`response`](HandshakeError::response) is the answer to send before closing.
+//! **Server** ([`ServerHandshake`]): parse a [`HandshakeRequest`], validated per
+//! §4.2.1 (the `http` feature builds the same request from `http` types, for
+//! HTTP/1.1 and for RFC 8441 over HTTP/2, and the same rules apply); look at
+//! it ([`check_origin`](HandshakeRequest::check_origin), the query, the
+//! bearer token, ...); then either [`accept`](HandshakeRequest::accept) it,
+//! which gives the [`ResponseHead`] to send (`101 Switching Protocols`,
+//! §4.2.2) and the negotiated extensions, or refuse it with a [`Refusal`]
+//! (status, fields and body). A parse error converts into its refusal
+//! ([`HandshakeError::refusal`]); [`Refusal::to_bytes`] is the answer to send
+//! before closing.
 //!
 //! **Client** ([`ClientRequest`]): build the request from a `ws://` or `wss://`
 //! URL (§4.1); [`build`](ClientRequest::build) gives its bytes and a
-//! [`ClientHandshake`] that parses and checks the server's [`Response`].
+//! [`ClientHandshake`] that parses and checks the server's
+//! [`HandshakeResponse`], or keeps a refusal's status, fields and the start
+//! of its body ([`HandshakeError::Refused`], bounded by
+//! [`Config::max_refusal_body`](crate::Config::max_refusal_body)).
 //!
 //! ```
 //! use bytes::BytesMut;
@@ -36,7 +43,7 @@
 //! assert_eq!(req.path(), "/chat");
 //! let accepted = req.accept(Accept::new().protocol("chat"))?;
 //!
-//! let mut outbound = BytesMut::from(&accepted.response[..]);
+//! let mut outbound = BytesMut::from(&accepted.response.to_bytes()[..]);
 //! let response = client.parse(&mut outbound)?.expect("complete response");
 //! assert_eq!(response.protocol.as_deref(), Some("chat"));
 //! # Ok::<(), rfc6455::handshake::HandshakeError>(())
@@ -44,9 +51,14 @@
 
 mod client;
 mod error;
+mod head;
 mod headers;
 #[cfg(feature = "http")]
 pub mod http;
+mod query;
+mod refusal;
+mod refused;
+mod request;
 mod server;
 mod url;
 
@@ -55,10 +67,17 @@ use base64::engine::general_purpose::STANDARD;
 use core::fmt;
 use sha1::{Digest, Sha1};
 
-pub use client::{ClientHandshake, ClientRequest, Response};
+pub use client::{ClientHandshake, ClientRequest, HandshakeResponse};
 pub use error::{HandshakeError, Linger, REFUSAL_LINGER, UrlError};
+pub use head::ResponseHead;
 pub use headers::Headers;
-pub use server::{Accept, Accepted, Request, ServerHandshake};
+pub use refusal::Refusal;
+pub use refused::RefusedResponse;
+
+#[cfg(any(feature = "hyper", feature = "h2"))]
+pub(crate) use refused::BodyCollector;
+pub use request::{Accept, Accepted, HandshakeRequest};
+pub use server::ServerHandshake;
 
 pub(crate) use headers::{is_tchar, is_token};
 

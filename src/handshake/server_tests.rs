@@ -1,6 +1,8 @@
 use super::*;
+use crate::handshake::Accept;
 use alloc::borrow::ToOwned;
 use alloc::format;
+use alloc::vec::Vec;
 use proptest::prelude::*;
 
 /// The sample request of RFC 6455 §1.2.
@@ -45,11 +47,11 @@ fn request(line: &str, replace: &[(&str, &str)], extra: &[(&str, &str)]) -> Vec<
     s.into_bytes()
 }
 
-fn parse_with(config: &Config, bytes: &[u8]) -> Result<Option<Request>, HandshakeError> {
+fn parse_with(config: &Config, bytes: &[u8]) -> Result<Option<HandshakeRequest>, HandshakeError> {
     ServerHandshake::new(config).parse(&mut BytesMut::from(bytes))
 }
 
-fn parse(bytes: &[u8]) -> Result<Request, HandshakeError> {
+fn parse(bytes: &[u8]) -> Result<HandshakeRequest, HandshakeError> {
     parse_with(&Config::default(), bytes).map(|r| r.expect("complete"))
 }
 
@@ -63,13 +65,15 @@ fn rfc_sample_request_and_response() {
     assert_eq!(req.path(), "/chat");
     assert_eq!(req.host(), "server.example.com");
     assert_eq!(req.origin(), Some("http://example.com"));
-    assert_eq!(req.key(), "dGhlIHNhbXBsZSBub25jZQ==");
+    assert_eq!(req.key(), Some("dGhlIHNhbXBsZSBub25jZQ=="));
+    assert!(!req.is_extended_connect());
     assert_eq!(req.protocols(), ["chat", "superchat"]);
     assert!(req.extensions().is_empty());
     assert_eq!(req.headers().len(), 7);
     assert_eq!(req.headers().get("sec-websocket-version"), Some("13"));
     let accepted = req.accept(Accept::new().protocol("chat")).unwrap();
-    assert_eq!(accepted.response, RFC_RESPONSE);
+    assert_eq!(accepted.response.to_bytes(), RFC_RESPONSE);
+    assert_eq!(accepted.response.status, 101);
     assert_eq!(accepted.protocol.as_deref(), Some("chat"));
     assert_eq!(accepted.negotiated.rsv_bits(), 0);
     let conn = accepted.into_connection(Config::default());
@@ -165,7 +169,7 @@ fn method_must_be_get() {
         (e.clone(), e.status()),
         (HandshakeError::MethodNotAllowed, Some(405))
     );
-    assert!(e.response().unwrap().ends_with(b"Allow: GET\r\n\r\n"));
+    assert!(e.refusal().to_bytes().ends_with(b"Allow: GET\r\n\r\n"));
     // Methods are case-sensitive.
     let e = parse(&request("get / HTTP/1.1", &[], &[])).unwrap_err();
     assert_eq!(e, HandshakeError::MethodNotAllowed);
@@ -278,8 +282,8 @@ fn version_rules() {
     assert_eq!(UnsupportedVersion.status(), Some(426));
     assert!(
         UnsupportedVersion
-            .response()
-            .unwrap()
+            .refusal()
+            .to_bytes()
             .ends_with(b"Sec-WebSocket-Version: 13\r\n\r\n")
     );
 }
@@ -306,7 +310,8 @@ fn protocol_header_parsing() {
         ],
     ))
     .unwrap();
-    assert_eq!(req.path(), "/x?y=1");
+    assert_eq!(req.target(), "/x?y=1");
+    assert_eq!((req.path(), req.query()), ("/x", Some("y=1")));
     assert_eq!(req.protocols(), ["a", "b", "c"]);
     let e = err(&[], &[("Sec-WebSocket-Protocol", "a b")]);
     assert_eq!(
@@ -335,7 +340,8 @@ fn extension_offers_are_parsed_and_ignored() {
     let names: Vec<&str> = req.extensions().iter().map(|e| e.name()).collect();
     assert_eq!(names, ["permessage-deflate", "x-foo"]);
     let accepted = req.accept(Accept::new()).unwrap();
-    let text = core::str::from_utf8(&accepted.response).unwrap();
+    let bytes = accepted.response.to_bytes();
+    let text = core::str::from_utf8(&bytes).unwrap();
     assert!(!text.contains("Sec-WebSocket-Extensions"));
     let e = err(&[], &[("Sec-WebSocket-Extensions", "a;;")]);
     assert_eq!(e, HandshakeError::InvalidHeader("Sec-WebSocket-Extensions"));
@@ -358,6 +364,7 @@ fn subprotocol_selection() {
     assert!(
         !accepted
             .response
+            .to_bytes()
             .windows(22)
             .any(|w| w == b"Sec-WebSocket-Protocol")
     );
@@ -376,6 +383,7 @@ fn extra_response_headers() {
     assert!(
         accepted
             .response
+            .to_bytes()
             .ends_with(b"Set-Cookie: id=1; HttpOnly\r\nX-A: \r\n\r\n")
     );
     for (n, v) in [
@@ -394,12 +402,15 @@ fn extra_response_headers() {
 
 #[test]
 fn reject_responses() {
-    let req = parse(RFC_REQUEST).unwrap();
     assert_eq!(
-        req.reject(404),
+        crate::handshake::Refusal::new(404).to_bytes(),
         b"HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
     );
-    assert!(req.reject(101).starts_with(b"HTTP/1.1 500 "));
+    assert!(
+        crate::handshake::Refusal::new(101)
+            .to_bytes()
+            .starts_with(b"HTTP/1.1 500 ")
+    );
     assert_eq!(HandshakeError::Rejected(401).status(), Some(401));
 }
 
@@ -558,6 +569,95 @@ fn request_target_must_name_a_resource() {
         "WSS://example.com/",
     ] {
         let line = format!("GET {target} HTTP/1.1");
-        assert_eq!(parse(&request(&line, &[], &[])).unwrap().path(), target);
+        assert_eq!(parse(&request(&line, &[], &[])).unwrap().target(), target);
+    }
+}
+
+#[test]
+fn target_path_query_and_parameters() {
+    let req = parse(&request(
+        "GET /rooms/caf%C3%A9?name=J%C3%BCrgen+K&debug&bad=%E2%82&n=%zz HTTP/1.1",
+        &[],
+        &[],
+    ))
+    .unwrap();
+    assert_eq!(
+        req.target(),
+        "/rooms/caf%C3%A9?name=J%C3%BCrgen+K&debug&bad=%E2%82&n=%zz"
+    );
+    assert_eq!(req.path(), "/rooms/caf%C3%A9", "the path is not decoded");
+    assert_eq!(
+        req.query(),
+        Some("name=J%C3%BCrgen+K&debug&bad=%E2%82&n=%zz")
+    );
+    assert_eq!(req.query_param("name").as_deref(), Some("Jürgen K"));
+    assert_eq!(req.query_param("debug").as_deref(), Some(""));
+    assert_eq!(req.query_param("bad"), None, "not UTF-8 once decoded");
+    assert_eq!(req.query_param("n"), None, "malformed escape");
+    assert_eq!(req.query_param("missing"), None);
+    let plain = parse(&request("GET /chat HTTP/1.1", &[], &[])).unwrap();
+    assert_eq!((plain.path(), plain.query()), ("/chat", None));
+    assert_eq!(plain.query_param("name"), None);
+}
+
+#[test]
+fn header_lookup() {
+    let req = parse(RFC_REQUEST).unwrap();
+    assert_eq!(req.header("origin"), Some("http://example.com"));
+    assert_eq!(
+        req.header("SEC-WEBSOCKET-PROTOCOL"),
+        Some("chat, superchat")
+    );
+    assert_eq!(req.header("X-Missing"), None);
+}
+
+#[test]
+fn bearer_tokens() {
+    let token = |values: &[&str]| {
+        let extra: Vec<(&str, &str)> = values.iter().map(|v| ("Authorization", *v)).collect();
+        parse(&request("GET / HTTP/1.1", &[], &extra))
+            .unwrap()
+            .bearer_token()
+            .map(str::to_owned)
+    };
+    for (value, expected) in [
+        ("Bearer mF_9.B5f-4.1JqM", Some("mF_9.B5f-4.1JqM")),
+        ("bearer abc", Some("abc")),
+        ("BEARER   a+b/c==", Some("a+b/c==")),
+        ("Bearer", None),
+        ("Bearer ", None),
+        ("Bearer a b", None),
+        ("Bearer a,b", None),
+        ("Bearer \"abc\"", None),
+        ("Bearer\tabc", None),
+        ("Basic YWxhZGRpbjpvcGVuc2VzYW1l", None),
+        ("Bearerabc", None),
+    ] {
+        assert_eq!(token(&[value]).as_deref(), expected, "{value:?}");
+    }
+    assert_eq!(token(&[]), None);
+    assert_eq!(token(&["Bearer a", "Bearer b"]), None, "two are ambiguous");
+    // Not valid UTF-8: no token.
+    let mut raw = request("GET / HTTP/1.1", &[], &[]);
+    raw.truncate(raw.len() - 2);
+    raw.extend_from_slice(b"Authorization: Bearer \xff\r\n\r\n");
+    assert_eq!(parse(&raw).unwrap().bearer_token(), None);
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_targets_and_authorizations_never_panic(
+        path in "/[!-~]{0,40}",
+        auth in "[ -~]{0,40}",
+        name in "[ -~]{0,8}",
+    ) {
+        let line = format!("GET {path} HTTP/1.1");
+        if let Ok(req) = parse(&request(&line, &[], &[("Authorization", &auth)])) {
+            let _ = req.query_param(&name);
+            prop_assert!(req.path().len() <= req.target().len());
+            if let Some(token) = req.bearer_token() {
+                prop_assert!(!token.is_empty() && !token.contains(' '));
+            }
+        }
     }
 }

@@ -10,7 +10,8 @@ use tokio::net::TcpStream;
 use super::stream::WebSocketStream;
 use super::tls::{ClientStream, MaybeTlsStream};
 use crate::handshake::{
-    Accept, ClientRequest, HandshakeError, REFUSAL_LINGER, Request, Response, ServerHandshake,
+    Accept, ClientRequest, HandshakeRequest, HandshakeResponse, REFUSAL_LINGER, Refusal,
+    ServerHandshake,
 };
 use crate::stream_error::StreamError;
 use crate::{Config, Connection, Role};
@@ -27,6 +28,27 @@ async fn with_deadline<T>(
             .await
             .map_err(|_| StreamError::HandshakeTimeout)?,
         None => work.await,
+    }
+}
+
+/// The deadline of a handshake starting now under `config`.
+#[cfg(any(feature = "hyper", feature = "h2"))]
+pub(crate) fn deadline(config: &Config) -> Option<tokio::time::Instant> {
+    config
+        .handshake_timeout
+        .map(|limit| tokio::time::Instant::now() + limit)
+}
+
+/// Runs `work` until `deadline`: its output, or `None` once the deadline
+/// passed.
+#[cfg(any(feature = "hyper", feature = "h2"))]
+pub(crate) async fn before<F: core::future::Future>(
+    deadline: Option<tokio::time::Instant>,
+    work: F,
+) -> Option<F::Output> {
+    match deadline {
+        Some(at) => tokio::time::timeout_at(at, work).await.ok(),
+        None => Some(work.await),
     }
 }
 
@@ -55,12 +77,16 @@ pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Accepts a WebSocket on `io`, letting `decide` look at the request first:
-/// it returns how to accept (a subprotocol, extra headers) or an error whose
-/// status is sent, e.g. `request.check_origin(&[...])?` (403) or
-/// `Err(HandshakeError::Rejected(401))`.
+/// it returns how to accept (a subprotocol, extra headers) or the
+/// [`Refusal`] to answer with, e.g. `request.check_origin(&[...])?` (403)
+/// or `Err(Refusal::new(401).json(...))`. Whatever ends the handshake, the
+/// answer is the core's refusal ([`Refusal::to_bytes`], the same in every
+/// adapter), after which the server lingers ([`REFUSAL_LINGER`]) and
+/// closes.
 ///
 /// # Errors
-/// As [`accept`], plus the refusal `decide` returned.
+/// As [`accept`], plus the refusal `decide` returned, as its
+/// [`Refusal::error`].
 pub async fn accept_with<S, F>(
     io: S,
     config: Config,
@@ -68,7 +94,7 @@ pub async fn accept_with<S, F>(
 ) -> Result<WebSocketStream<S>, StreamError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
+    F: FnOnce(&HandshakeRequest) -> Result<Accept, Refusal>,
 {
     // The handshake's state (parser, request, timer) lives on the heap
     // while it runs: a task awaiting this future then holds a pointer, not
@@ -92,7 +118,7 @@ async fn accept_inner<S, F>(
 ) -> Result<WebSocketStream<S>, StreamError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    F: FnOnce(&Request) -> Result<Accept, HandshakeError>,
+    F: FnOnce(&HandshakeRequest) -> Result<Accept, Refusal>,
 {
     let mut io = io;
     let mut buf = BytesMut::new();
@@ -102,16 +128,16 @@ where
             match parser.parse(&mut buf) {
                 Ok(Some(request)) => break request,
                 Ok(None) => read_some(&mut io, &mut buf).await?,
-                Err(e) => return Ok(Err(e)),
+                Err(e) => return Ok(Err(e.refusal())),
             }
         };
-        Ok(decide(&request).and_then(|accept| request.accept(accept)))
+        Ok(request.decide(decide))
     })
     .await;
     let refusal = match outcome {
         Ok(Ok(accepted)) => {
             with_deadline(&config, async {
-                Ok(io.write_all(&accepted.response).await?)
+                Ok(io.write_all(&accepted.response.to_bytes()).await?)
             })
             .await?;
             let protocol = accepted.protocol.clone();
@@ -123,12 +149,12 @@ where
     };
     // The peer may already be gone; the refusal is what gets reported.
     let _ = with_deadline(&config, async {
-        io.write_all(&refusal.refusal()).await?;
+        io.write_all(&refusal.to_bytes()).await?;
         linger(&mut io).await;
         Ok(())
     })
     .await;
-    Err(refusal.into())
+    Err(refusal.error().into())
 }
 
 /// After a refusal: read what the client still sends for a moment
@@ -152,10 +178,15 @@ async fn linger<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S) {
 ///
 /// # Errors
 /// An invalid URL, `wss://` in a build without TLS
-/// ([`StreamError::TlsUnsupported`]), a connection or transport error, a
-/// failed TLS handshake ([`StreamError::Tls`]), a response that fails
+/// ([`StreamError::TlsUnsupported`]), [`StreamError::Connect`] if the host
+/// does not resolve or refuses the connection (nothing reached the server:
+/// no close code), a transport error, a failed TLS handshake
+/// ([`StreamError::Tls`]), the server's refusal
+/// ([`HandshakeError::Refused`](crate::handshake::HandshakeError::Refused),
+/// with its status, fields and up to [`Config::max_refusal_body`] bytes of
+/// body, read within the handshake timeout), a response that fails
 /// validation, or the handshake timeout.
-pub async fn connect(url: &str) -> Result<(ClientStream, Response), StreamError> {
+pub async fn connect(url: &str) -> Result<(ClientStream, HandshakeResponse), StreamError> {
     connect_with(ClientRequest::new(url)?, Config::default()).await
 }
 
@@ -169,7 +200,7 @@ pub async fn connect(url: &str) -> Result<(ClientStream, Response), StreamError>
 pub async fn connect_with(
     request: ClientRequest,
     config: Config,
-) -> Result<(ClientStream, Response), StreamError> {
+) -> Result<(ClientStream, HandshakeResponse), StreamError> {
     if request.is_tls() {
         #[cfg(feature = "rustls")]
         return connect_tls_with(request, config, crate::tls::client_config()).await;
@@ -185,7 +216,7 @@ async fn client_on_tcp(
     io: MaybeTlsStream<TcpStream>,
     request: ClientRequest,
     config: Config,
-) -> Result<(ClientStream, Response), StreamError> {
+) -> Result<(ClientStream, HandshakeResponse), StreamError> {
     #[cfg(feature = "tracing")]
     {
         let span = crate::trace::connection_span(Role::Client);
@@ -223,7 +254,7 @@ pub async fn connect_tls_with(
     request: ClientRequest,
     config: Config,
     tls_config: std::sync::Arc<rustls::ClientConfig>,
-) -> Result<(ClientStream, Response), StreamError> {
+) -> Result<(ClientStream, HandshakeResponse), StreamError> {
     if !request.is_tls() {
         let tcp = tcp_connect(&request, &config).await?;
         return client_on_tcp(MaybeTlsStream::Plain(tcp), request, config).await;
@@ -253,7 +284,9 @@ async fn tcp_connect(request: &ClientRequest, config: &Config) -> Result<TcpStre
         .to_owned();
     let port = request.port();
     let tcp = with_deadline(config, async {
-        Ok(TcpStream::connect((host.as_str(), port)).await?)
+        TcpStream::connect((host.as_str(), port))
+            .await
+            .map_err(StreamError::Connect)
     })
     .await?;
     tcp.set_nodelay(true)?;
@@ -268,7 +301,7 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,
     request: ClientRequest,
     config: Config,
-) -> Result<(WebSocketStream<S>, Response), StreamError> {
+) -> Result<(WebSocketStream<S>, HandshakeResponse), StreamError> {
     // Boxed for the reason given in `accept_with`.
     #[cfg(feature = "tracing")]
     return Box::pin(crate::trace::handshake(
@@ -285,21 +318,41 @@ async fn client_inner<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,
     request: ClientRequest,
     config: Config,
-) -> Result<(WebSocketStream<S>, Response), StreamError> {
+) -> Result<(WebSocketStream<S>, HandshakeResponse), StreamError> {
     let mut io = io;
     let (bytes, mut handshake) = request.build(&config)?;
     let mut buf = BytesMut::new();
-    let response = with_deadline(&config, async {
+    let exchange = async {
         io.write_all(&bytes).await?;
         loop {
             if let Some(response) = handshake.parse(&mut buf)? {
                 return Ok(response);
             }
-            read_some(&mut io, &mut buf).await?;
+            buf.reserve(READ_CHUNK);
+            match io.read_buf(&mut buf).await {
+                Ok(0) => return Ok(handshake.receive_eof(&mut buf)?),
+                Ok(_) => {}
+                // A refusal whose body was cut short is still the refusal.
+                Err(e) => return Err(handshake.abandon().map_or(StreamError::Io(e), Into::into)),
+            }
         }
-    })
-    .await?;
-    let mut response = response;
+    };
+    let outcome = match config.handshake_timeout {
+        Some(limit) => tokio::time::timeout(limit, exchange)
+            .await
+            .unwrap_or(Err(StreamError::HandshakeTimeout)),
+        None => exchange.await,
+    };
+    let mut response = match outcome {
+        // The deadline passed while a refusal's body was arriving: the
+        // refusal, with what arrived.
+        Err(StreamError::HandshakeTimeout) => {
+            return Err(handshake
+                .abandon()
+                .map_or(StreamError::HandshakeTimeout, Into::into));
+        }
+        other => other?,
+    };
     let protocol = response.protocol.clone();
     // The negotiated extensions move into the connection
     // (`WebSocketStream::connection().extensions()`).

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::handshake::connect_with;
 use super::tls::ClientStream;
-use crate::handshake::{ClientRequest, Response};
+use crate::handshake::{ClientRequest, HandshakeResponse};
 use crate::reconnect::Policy;
 use crate::{Backoff, Config, Disconnect};
 
@@ -87,7 +87,7 @@ impl Reconnect {
         self
     }
 
-    async fn attempt(&self) -> Result<(ClientStream, Response), crate::StreamError> {
+    async fn attempt(&self) -> Result<(ClientStream, HandshakeResponse), crate::StreamError> {
         #[cfg(feature = "rustls")]
         if let Some(tls) = &self.tls {
             return super::connect_tls_with(self.request.clone(), self.config.clone(), tls.clone())
@@ -101,7 +101,7 @@ impl Reconnect {
     ///
     /// # Errors
     /// The final [`Disconnect::Connect`].
-    pub async fn connect(&mut self) -> Result<(ClientStream, Response), Disconnect> {
+    pub async fn connect(&mut self) -> Result<(ClientStream, HandshakeResponse), Disconnect> {
         loop {
             match self.attempt().await {
                 Ok(connected) => {
@@ -129,7 +129,7 @@ impl Reconnect {
     pub async fn reconnect(
         &mut self,
         ended: ClientStream,
-    ) -> Result<(ClientStream, Response), Disconnect> {
+    ) -> Result<(ClientStream, HandshakeResponse), Disconnect> {
         let d = Disconnect::of(ended.connection());
         drop(ended);
         if !self.policy.retry(&d) {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bytes::BytesMut;
-use rfc6455::handshake::{HandshakeError, ServerHandshake};
+use rfc6455::handshake::ServerHandshake;
 use rfc6455::{Config, Connection, Event, Message, Received, Role, Timestamp};
 
 use crate::rig::{Action, Decide, Ended, FLOOD, Peer, Rig, flood_message, normal_close, react};
@@ -147,14 +147,17 @@ impl Rig for CoreRig {
     fn refusal(request: &[u8], decide: Decide) -> Vec<u8> {
         let config = Config::default();
         let mut buf = BytesMut::from(request);
-        let error = match ServerHandshake::new(&config).parse(&mut buf) {
-            Ok(Some(request)) => match decide.call(&request).and_then(|a| request.accept(a)) {
-                Ok(_) => panic!("accepted"),
-                Err(e) => e,
+        let refusal = match ServerHandshake::new(&config).parse(&mut buf) {
+            Ok(Some(request)) => match decide.call(&request) {
+                Ok(accept) => match request.accept(accept) {
+                    Ok(_) => panic!("accepted"),
+                    Err(e) => e.refusal(),
+                },
+                Err(refusal) => refusal,
             },
             Ok(None) => panic!("incomplete request"),
-            Err(e) => e,
+            Err(e) => e.refusal(),
         };
-        HandshakeError::refusal(&error)
+        refusal.to_bytes()
     }
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use rfc6455::handshake::{Accept, HandshakeError, Request};
+use rfc6455::handshake::{Accept, HandshakeRequest, Refusal};
 use rfc6455::{CloseCode, CloseFrame, Config, Connection, Error, Event, Message, Received, Role};
 
 /// An endpoint under test (a server) and a peer a scenario controls.
@@ -114,11 +114,13 @@ pub enum Decide {
     /// Accept with a subprotocol the client did not offer: the
     /// application's own mistake.
     UnofferedProtocol,
+    /// Refuse with 401, a challenge and a JSON body.
+    Unauthorized,
 }
 
 impl Decide {
     /// The callback the adapters take.
-    pub fn call(self, request: &Request) -> Result<Accept, HandshakeError> {
+    pub fn call(self, request: &HandshakeRequest) -> Result<Accept, Refusal> {
         match self {
             Decide::Accept => Ok(Accept::new()),
             Decide::ForbidOrigin => {
@@ -126,8 +128,16 @@ impl Decide {
                 Ok(Accept::new())
             }
             Decide::UnofferedProtocol => Ok(Accept::new().protocol("never-offered")),
+            Decide::Unauthorized => Err(unauthorized()),
         }
     }
+}
+
+/// The refusal of [`Decide::Unauthorized`].
+pub fn unauthorized() -> Refusal {
+    Refusal::new(401)
+        .header("WWW-Authenticate", "Bearer realm=\"suite\"")
+        .json(r#"{"error":"invalid_token"}"#)
 }
 
 /// The peer: a client connection used as a codec.

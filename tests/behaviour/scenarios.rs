@@ -5,7 +5,7 @@
 use rfc6455::handshake::HandshakeError;
 use rfc6455::{Config, Error, Event, Keepalive, Message};
 
-use crate::rig::{Decide, Rig, close_code, pings, units};
+use crate::rig::{Decide, Rig, close_code, pings, unauthorized, units};
 
 /// `at` is `expected` within the rig's slack (never earlier than half a
 /// unit before: the endpoint's clock starts a moment before the rig's).
@@ -143,35 +143,40 @@ fn request(method: &str, version: &str, extra: &str) -> Vec<u8> {
 }
 
 /// Every adapter answers a refused handshake with the core's refusal: the
-/// request's status, the application's refusal, and 500 for the
-/// application's own mistake.
+/// request's status, the application's refusal (with its fields and body),
+/// and 500 for the application's own mistake.
 pub fn refusals_are_answered_alike<R: Rig>() {
     let cases = [
         (
             request("GET", "8", ""),
             Decide::Accept,
-            HandshakeError::UnsupportedVersion,
+            HandshakeError::UnsupportedVersion.refusal(),
         ),
         (
             request("POST", "13", ""),
             Decide::Accept,
-            HandshakeError::MethodNotAllowed,
+            HandshakeError::MethodNotAllowed.refusal(),
         ),
         (
             request("GET", "13", "Origin: https://elsewhere.example\r\n"),
             Decide::ForbidOrigin,
-            HandshakeError::OriginRefused,
+            HandshakeError::OriginRefused.refusal(),
         ),
         (
             request("GET", "13", ""),
             Decide::UnofferedProtocol,
-            HandshakeError::ProtocolNotOffered,
+            HandshakeError::ProtocolNotOffered.refusal(),
+        ),
+        (
+            request("GET", "13", ""),
+            Decide::Unauthorized,
+            unauthorized(),
         ),
     ];
-    for (request, decide, error) in cases {
+    for (request, decide, refusal) in cases {
         assert_eq!(
             String::from_utf8_lossy(&R::refusal(&request, decide)),
-            String::from_utf8_lossy(&error.refusal()),
+            String::from_utf8_lossy(&refusal.to_bytes()),
             "{decide:?}"
         );
     }
