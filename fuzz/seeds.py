@@ -95,3 +95,10 @@ for name, text in utf8.items():
 write("pair", "empty", b"")
 write("pair", "some_commands", bytes(range(0, 256, 3)) * 2)
 write("pair", "text", b"\x01\x00" + b"\x07" * 32 + b"\x00\x00\x05Hello\x08\x00\xff\xff\x08\x01\xff\xff")
+# connection_server_deflate: arbitrary-derived too (settings, then pieces
+# that a real compressor turns into frames); any bytes decode to a valid
+# start, and these vary the first choices.
+write("connection_server_deflate", "empty", b"")
+write("connection_server_deflate", "ramp", bytes(range(256)))
+write("connection_server_deflate", "sevens", b"\x07" * 96)
+write("connection_server_deflate", "descending", bytes(range(255, -1, -5)) * 3)

@@ -114,7 +114,7 @@ mod output;
 mod prepared;
 mod utf8;
 
-pub use connection::{Connection, Received, State, Stats, Timestamp};
+pub use connection::{Connection, Received, Settings, State, Stats, Timestamp};
 pub use message::{DataKind, Event, Fragment, Message};
 pub use prepared::PreparedMessage;
 pub use utf8::Utf8Validator;

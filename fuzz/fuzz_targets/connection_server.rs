@@ -12,7 +12,9 @@ use rfc6455::Role;
 use rfc6455_fuzz::{Chunker, config_from, run_connection};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&flags, rest)) = data.split_first() else { return };
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
     let (mut chunker, stream) = Chunker::split(rest);
     let chunks = chunker.chunks(stream);
     let piece = usize::from(flags >> 4) * 3;

@@ -11,7 +11,11 @@ fuzz_target!(|data: &[u8]| {
     let result = FrameHeader::parse(data);
     match result {
         Ok(Some((header, n))) => {
-            assert_eq!(Some(n), header_len(data), "length disagrees with header_len");
+            assert_eq!(
+                Some(n),
+                header_len(data),
+                "length disagrees with header_len"
+            );
             assert!(n <= data.len() && n <= MAX_HEADER_LEN);
             assert_eq!(header.rsv & !0x70, 0, "rsv outside its bits");
             if header.opcode.is_control() {
@@ -33,7 +37,11 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(FrameHeader::parse(&longer), Ok(Some((header, m))));
 
             for k in 0..n {
-                assert_eq!(FrameHeader::parse(&data[..k]), Ok(None), "prefix of {k} bytes");
+                assert_eq!(
+                    FrameHeader::parse(&data[..k]),
+                    Ok(None),
+                    "prefix of {k} bytes"
+                );
             }
         }
         Ok(None) => {

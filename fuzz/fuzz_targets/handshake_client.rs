@@ -14,10 +14,19 @@ use rfc6455::Config;
 use rfc6455::handshake::{ClientHandshake, ClientRequest, HandshakeError, HandshakeResponse};
 use rfc6455_fuzz::Chunker;
 
-type Outcome = (Result<Option<(Option<String>, Vec<(String, Vec<u8>)>)>, HandshakeError>, Vec<u8>);
+type Outcome = (
+    Result<Option<(Option<String>, Vec<(String, Vec<u8>)>)>, HandshakeError>,
+    Vec<u8>,
+);
 
 fn summary(r: &HandshakeResponse) -> (Option<String>, Vec<(String, Vec<u8>)>) {
-    (r.protocol.clone(), r.headers.iter().map(|(n, v)| (n.to_owned(), v.to_vec())).collect())
+    (
+        r.protocol.clone(),
+        r.headers
+            .iter()
+            .map(|(n, v)| (n.to_owned(), v.to_vec()))
+            .collect(),
+    )
 }
 
 fn handshake(config: &Config) -> ClientHandshake {
@@ -28,7 +37,10 @@ fn handshake(config: &Config) -> ClientHandshake {
         .key(*b"the sample nonce")
         .build(config)
         .expect("valid request");
-    assert_eq!(hs.expected_accept().expect("an upgrade has a key"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    assert_eq!(
+        hs.expected_accept().expect("an upgrade has a key"),
+        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    );
     hs
 }
 
@@ -44,17 +56,27 @@ fn run(config: &Config, chunks: &[&[u8]]) -> Outcome {
         i += 1;
         match client.parse(&mut buf) {
             Ok(None) => {
-                assert!(buf.len() < config.get_max_handshake_size(), "limit reached without an error");
+                assert!(
+                    buf.len() < config.max_handshake_size,
+                    "limit reached without an error"
+                );
                 continue;
             }
             other => break other,
         }
     };
     match &result {
-        Err(e) => assert_eq!(client.parse(&mut buf).err().as_ref(), Some(e), "error not sticky"),
+        Err(e) => assert_eq!(
+            client.parse(&mut buf).err().as_ref(),
+            Some(e),
+            "error not sticky"
+        ),
         Ok(Some(resp)) => {
             assert_eq!(resp.status, 101);
-            assert!(matches!(resp.protocol.as_deref(), None | Some("chat") | Some("superchat")));
+            assert!(matches!(
+                resp.protocol.as_deref(),
+                None | Some("chat") | Some("superchat")
+            ));
             assert_eq!(
                 resp.headers.get("Sec-WebSocket-Accept"),
                 Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
@@ -70,7 +92,9 @@ fn run(config: &Config, chunks: &[&[u8]]) -> Outcome {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&limit, rest)) = data.split_first() else { return };
+    let Some((&limit, rest)) = data.split_first() else {
+        return;
+    };
     let mut config = Config::default();
     if limit != 0 {
         config = config.max_handshake_size(usize::from(limit) * 16);

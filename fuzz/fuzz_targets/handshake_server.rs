@@ -31,7 +31,11 @@ fn summary(r: &HandshakeRequest) -> Summary {
         key: r.key().unwrap_or_default().to_owned(),
         protocols: r.protocols().to_vec(),
         extensions: format!("{:?}", r.extensions()),
-        headers: r.headers().iter().map(|(n, v)| (n.to_owned(), v.to_vec())).collect(),
+        headers: r
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.to_owned(), v.to_vec()))
+            .collect(),
     }
 }
 
@@ -49,7 +53,10 @@ fn run(config: &Config, chunks: &[&[u8]]) -> Outcome {
         i += 1;
         match server.parse(&mut buf) {
             Ok(None) => {
-                assert!(buf.len() < config.get_max_handshake_size(), "limit reached without an error");
+                assert!(
+                    buf.len() < config.max_handshake_size,
+                    "limit reached without an error"
+                );
                 continue;
             }
             other => break other,
@@ -57,7 +64,11 @@ fn run(config: &Config, chunks: &[&[u8]]) -> Outcome {
     };
     if let Err(e) = &result {
         // Sticky.
-        assert_eq!(server.parse(&mut buf).err().as_ref(), Some(e), "error not sticky");
+        assert_eq!(
+            server.parse(&mut buf).err().as_ref(),
+            Some(e),
+            "error not sticky"
+        );
         if e.status().is_some() {
             let resp = e.refusal().to_bytes();
             assert!(resp.starts_with(b"HTTP/1.1 4") || resp.starts_with(b"HTTP/1.1 5"));
@@ -66,12 +77,24 @@ fn run(config: &Config, chunks: &[&[u8]]) -> Outcome {
     if let Ok(Some(req)) = &result {
         // The target names a resource: origin-form or an absolute URI.
         let path = req.target();
-        assert!(path.starts_with('/') || path.contains("://"), "request-target {path:?} accepted");
-        let accepted = req.accept(Accept::new()).expect("a valid request can be accepted");
-        let expected = format!("Sec-WebSocket-Accept: {}\r\n", accept_key(req.key().unwrap_or_default().as_bytes()));
+        assert!(
+            path.starts_with('/') || path.contains("://"),
+            "request-target {path:?} accepted"
+        );
+        let accepted = req
+            .accept(Accept::new())
+            .expect("a valid request can be accepted");
+        let expected = format!(
+            "Sec-WebSocket-Accept: {}\r\n",
+            accept_key(req.key().unwrap_or_default().as_bytes())
+        );
         let resp = &accepted.response.to_bytes();
         assert!(resp.starts_with(b"HTTP/1.1 101 "));
-        assert!(resp.windows(expected.len()).any(|w| w == expected.as_bytes()), "accept key missing");
+        assert!(
+            resp.windows(expected.len())
+                .any(|w| w == expected.as_bytes()),
+            "accept key missing"
+        );
         let _ = req.check_origin(&["http://example.com"]);
         let _ = req.select_protocol(&["chat", "superchat"]);
         let _ = rfc6455::handshake::Refusal::new(400).to_bytes();
@@ -85,7 +108,9 @@ fn run(config: &Config, chunks: &[&[u8]]) -> Outcome {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&limit, rest)) = data.split_first() else { return };
+    let Some((&limit, rest)) = data.split_first() else {
+        return;
+    };
     let mut config = Config::default();
     if limit != 0 {
         config = config.max_handshake_size(usize::from(limit) * 16);

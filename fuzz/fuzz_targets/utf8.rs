@@ -31,10 +31,17 @@ fuzz_target!(|data: &[u8]| {
             failed = true;
             break;
         }
-        assert!(fed < due, "invalid byte fed without an error ({fed} >= {due})");
+        assert!(
+            fed < due,
+            "invalid byte fed without an error ({fed} >= {due})"
+        );
     }
     if !failed {
         failed = v.finish().is_err();
     }
-    assert_eq!(failed, expected.is_err(), "validator disagrees with from_utf8");
+    assert_eq!(
+        failed,
+        expected.is_err(),
+        "validator disagrees with from_utf8"
+    );
 });

@@ -213,7 +213,7 @@ impl Driver for SplitDriver<'_> {
         // A close sent by the writer starts a deadline this blocked read
         // cannot learn of: every read is also bounded by the close timeout,
         // so such a close ends the connection within twice that.
-        let recheck = lock(&self.shared.conn).close_timeout();
+        let recheck = lock(&self.shared.conn).settings().close_timeout;
         self.timeouts
             .read(self.stream, min_bound(timeout, Some(recheck)));
         self.stream.read(dst)

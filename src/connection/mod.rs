@@ -191,9 +191,9 @@ impl Connection {
         self.out.len() > self.config.write_buffer_size
     }
 
-    /// [`Config::close_timeout`] in force.
-    pub fn close_timeout(&self) -> core::time::Duration {
-        self.config.close_timeout
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.config
     }
 
     /// The negotiated extensions.
@@ -285,16 +285,24 @@ impl Connection {
 }
 
 /// What a connection keeps of its [`Config`]: the settings it enforces
-/// (the handshake's are the handshake's).
-#[derive(Clone, Copy, Debug)]
-struct Settings {
-    max_frame_size: usize,
-    max_message_size: usize,
-    write_buffer_size: usize,
-    close_timeout: core::time::Duration,
-    keepalive: Option<Keepalive>,
-    idle_timeout: Option<core::time::Duration>,
-    fragments: bool,
+/// (the handshake's stay with the handshake), each as in [`Config`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Settings {
+    /// [`Config::max_frame_size`].
+    pub max_frame_size: usize,
+    /// [`Config::max_message_size`].
+    pub max_message_size: usize,
+    /// [`Config::write_buffer_size`].
+    pub write_buffer_size: usize,
+    /// [`Config::close_timeout`].
+    pub close_timeout: core::time::Duration,
+    /// [`Config::keepalive`].
+    pub keepalive: Option<Keepalive>,
+    /// [`Config::idle_timeout`].
+    pub idle_timeout: Option<core::time::Duration>,
+    /// [`Config::fragments`].
+    pub fragments: bool,
 }
 
 impl From<&Config> for Settings {
