@@ -469,3 +469,19 @@ fn bytes_after_the_close_are_ignored() {
     assert_eq!(ev.len(), 1);
     assert_eq!(err, None);
 }
+
+#[test]
+fn zero_timeouts_are_all_acted_on_in_one_call() {
+    let config = Config::default()
+        .keepalive(rfc6455::Keepalive::new(
+            std::time::Duration::ZERO,
+            std::time::Duration::ZERO,
+        ))
+        .close_timeout(std::time::Duration::ZERO);
+    let mut s = Connection::new(Role::Server, config);
+    s.handle_timeout(Timestamp::from_nanos(5));
+    // The ping, its failure (1011) and the end of closing, all due at once.
+    assert_eq!(s.failure(), Some(&Error::KeepaliveTimeout));
+    assert!(s.should_close_transport());
+    assert_eq!(s.poll_timeout(), None);
+}

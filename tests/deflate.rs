@@ -719,3 +719,41 @@ fn prepared_messages_share_compressed_frames_only_without_context_takeover() {
         "one compressed frame for every connection without context takeover"
     );
 }
+
+/// The error a bad compressed text message gets does not depend on how its
+/// bytes are split into reads: the first problem in the message wins (here
+/// invalid UTF-8 before the size limit, and before invalid deflate data).
+#[test]
+fn a_bad_compressed_message_gets_one_error_whatever_the_reads() {
+    let stored_200 = {
+        // A masked (key 0) text frame with RSV1: a stored deflate block of
+        // 200 bytes of 0xd3, which is not UTF-8.
+        let mut f = vec![
+            0xc1, 0xfe, 0x00, 0xcd, 0, 0, 0, 0, 0x00, 0xc8, 0x00, 0x37, 0xff,
+        ];
+        f.extend([0xd3; 200]);
+        f
+    };
+    let bad_data = {
+        // A stored block of four 0xd3, then a block of reserved type.
+        let mut f = vec![0xc1, 0x94, 0, 0, 0, 0, 0x00, 0x04, 0x00, 0xfb, 0xff];
+        f.extend([0xd3; 4]);
+        f.extend([0x07; 11]);
+        f
+    };
+    for wire in [stored_200, bad_data] {
+        let mut errors = Vec::new();
+        for split in [wire.len(), 16, 15, 9, 1] {
+            let (_, mut server) = pair(
+                deflate(DeflateConfig::new()),
+                deflate(DeflateConfig::new()),
+                Config::default().max_message_size(100),
+            );
+            errors.push(feed(&mut server, &wire, &[split, wire.len()]).unwrap_err());
+        }
+        assert!(
+            errors.iter().all(|e| *e == Error::InvalidUtf8),
+            "{errors:?}"
+        );
+    }
+}

@@ -39,7 +39,7 @@ use libfuzzer_sys::fuzz_target;
 use rfc6455::{
     CloseCode, CloseFrame, Config, Connection, DataKind, Error, Event, Fragment, Role, Utf8Bytes,
 };
-use rfc6455_fuzz::{Chunker, DeflateKnobs, Meter, Trace, connect, frame, run_on, strict};
+use rfc6455_fuzz::{Chunker, DeflateKnobs, Meter, Trace, connect, frame, run_on};
 
 /// Counts the bytes allocated, and the peak since the last reset.
 struct Counting;
@@ -639,24 +639,6 @@ impl Client {
     }
 }
 
-/// The known issue: inflating a chunk checks the limit and the deflate data
-/// on all its output before validating the text in it, so an invalid byte
-/// of a text message is reported as `InvalidUtf8` when it arrives in an
-/// earlier read than the trouble after it, and as `MessageTooLarge` or
-/// `InvalidCompressedData` when both arrive in one read.
-fn shadowed_utf8_error(a: &Trace, b: &Trace) -> bool {
-    let shadows = |e: &Option<Error>| {
-        matches!(
-            e,
-            Some(Error::MessageTooLarge | Error::InvalidCompressedData)
-        )
-    };
-    let pair = (&a.error, &b.error);
-    a.events == b.events
-        && (matches!(pair, (Some(Error::InvalidUtf8), e) if shadows(e))
-            || matches!(pair, (e, Some(Error::InvalidUtf8)) if shadows(e)))
-}
-
 /// Compares the whole-stream trace with the prediction.
 fn check_prediction(trace: &Trace, client: &Client) {
     let expected: Vec<&Event> = client.events.iter().map(|(e, _)| e).collect();
@@ -739,11 +721,6 @@ fuzz_target!(|input: Input| {
         || Connection::with_extensions(Role::Server, server_config.clone(), negotiated.clone());
     let chunked = run_on(fresh(), &chunks, piece, &mut meter);
     let whole = run_on(fresh(), &[stream], 0, &mut meter);
-    if chunked != whole && !strict() && shadowed_utf8_error(&chunked, &whole) {
-        // Known crate issue (fuzz/regressions/README.md, "Deflate: the error
-        // depends on chunking"): each run is consistent in itself.
-        return;
-    }
     assert_eq!(chunked, whole, "chunking changed the outcome");
     check_prediction(&whole, &client);
 });

@@ -7,14 +7,6 @@ use rfc6455::frame::{FrameHeader, OpCode};
 use rfc6455::handshake::{Accept, ClientRequest, ServerHandshake};
 use rfc6455::{CloseCode, Config, Connection, DataKind, Error, Event, Received, Role, State};
 
-/// Whether known crate issues fail the run (`RFC6455_FUZZ_STRICT` set),
-/// rather than being tolerated so that fuzzing goes on past them. Replay
-/// the inputs in `fuzz/regressions/` with it set.
-pub fn strict() -> bool {
-    static STRICT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *STRICT.get_or_init(|| std::env::var_os("RFC6455_FUZZ_STRICT").is_some())
-}
-
 /// Cuts input into chunks whose sizes cycle through a short pattern taken
 /// from the first bytes of the fuzz input. A size byte of 0 means "all that
 /// is left".

@@ -398,11 +398,15 @@ impl Connection {
             .saturating_sub(self.incoming.size);
         let codec = self.deflate.as_mut().ok_or(Error::ReservedBits)?;
         let start = codec.output().len();
-        codec.inflate(input, limit)?;
+        let inflated = codec.inflate(input, limit);
+        // The text inflated before a failure is checked first: what comes
+        // first in the message decides the error, however the bytes were
+        // split into reads.
         if self.incoming.kind == Some(DataKind::Text) {
-            self.incoming.utf8.feed(&codec.output()[start..])?;
+            let end = codec.output().len().min(limit);
+            self.incoming.utf8.feed(&codec.output()[start..end])?;
         }
-        Ok(())
+        inflated
     }
 
     pub(super) fn end_message(&mut self) {

@@ -264,8 +264,10 @@ impl DeflateCodec {
             }
             if status == Status::StreamEnd {
                 // A block with BFINAL set ended the stream (§7.2.3.4): what
-                // follows starts a new one; the window is lost.
-                *d = Decompress::new_with_window_bits(false, bits);
+                // follows starts a new one; the window is lost. Reset in
+                // place: a peer sending a stream of empty final blocks must
+                // not cost a new inflater each (2 bytes of input apiece).
+                d.reset(false);
                 if input.is_empty() {
                     return Ok(());
                 }
