@@ -222,8 +222,8 @@ impl Connection {
         }
     }
 
-    /// Tells the connection that the time is `now` and acts on every
-    /// deadline at or before it: sends a keepalive ping, fails the
+    /// Tells the connection that the time is `now` and acts on the
+    /// deadlines at or before it: sends a keepalive ping, fails the
     /// connection (keepalive 1011, idle 1001: the close frame is queued and
     /// [`receive`](Self::receive) returns the error), or, past the close
     /// deadline, drops the output still queued so that
@@ -231,7 +231,10 @@ impl Connection {
     ///
     /// Call it after feeding the bytes of each read, and whenever the
     /// deadline of [`poll_timeout`](Self::poll_timeout) has passed; then
-    /// write the output and ask `poll_timeout` again. Times earlier than one
+    /// write the output and ask `poll_timeout` again. Acting on a deadline
+    /// can make the next one due at once (with zero timeouts: the keepalive
+    /// ping, then its failure, then the end of closing); `poll_timeout` then
+    /// reports it as due, and the driver's loop calls again. Times earlier than one
     /// already passed in are taken as that one (time never runs backwards).
     pub fn handle_timeout(&mut self, now: Timestamp) {
         // Acting on one deadline can make the next one due at once (zero
