@@ -237,19 +237,6 @@ impl Connection {
     /// reports it as due, and the driver's loop calls again. Times earlier than one
     /// already passed in are taken as that one (time never runs backwards).
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        // Acting on one deadline can make the next one due at once (zero
-        // timeouts: a ping, its failure, the end of closing): at most three
-        // steps, each moving the connection forward.
-        for _ in 0..4 {
-            self.act_on_time(now);
-            if !self.poll_timeout().is_some_and(|deadline| deadline <= now) {
-                break;
-            }
-        }
-    }
-
-    /// One pass of [`handle_timeout`](Self::handle_timeout).
-    fn act_on_time(&mut self, now: Timestamp) {
         let t = &mut self.timers;
         let now = now.max(t.now);
         t.now = now;
