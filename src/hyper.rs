@@ -115,14 +115,61 @@ where
         .inspect_err(|_r| {
             crate::trace::ws_event!(debug, error = %_r.error(), status = _r.status(), "handshake failed");
         })?;
+    Ok(upgraded(accepted, config, hyper::upgrade::on(request)))
+}
+
+/// [`upgrade_with`] for a request already taken apart, as frameworks'
+/// extractors see it (`http::request::Parts`, e.g. axum's
+/// `FromRequestParts`): the same checks and answer, and the upgrade future
+/// taken from the request's extensions.
+///
+/// # Errors
+/// As [`upgrade_with`]; a request hyper cannot upgrade (not served
+/// `.with_upgrades()`, or already upgraded) is refused with 426.
+pub fn upgrade_parts<R, F>(
+    parts: &mut http::request::Parts,
+    config: Config,
+    decide: F,
+) -> Result<(http::Response<R>, UpgradeFut), Refusal>
+where
+    R: Default,
+    F: FnOnce(&HandshakeRequest) -> Result<Accept, Refusal>,
+{
+    let accepted = crate::handshake::http::parse_request_parts(
+        &parts.method,
+        &parts.uri,
+        parts.version,
+        &parts.headers,
+        &config,
+    )
+    .map_err(Refusal::from)
+    .and_then(|parsed| parsed.decide(decide))?;
+    let on_upgrade = parts
+        .extensions
+        .remove::<OnUpgrade>()
+        .ok_or_else(not_upgradable)?;
+    Ok(upgraded(accepted, config, on_upgrade))
+}
+
+/// The refusal of a request hyper cannot hand over.
+pub(crate) fn not_upgradable() -> Refusal {
+    Refusal::new(426).text("this connection cannot be upgraded")
+}
+
+/// The 101 response and the future of the stream, for an accepted request.
+pub(crate) fn upgraded<R: Default>(
+    accepted: crate::handshake::Accepted,
+    config: Config,
+    on_upgrade: OnUpgrade,
+) -> (http::Response<R>, UpgradeFut) {
     let response = crate::handshake::http::response(&accepted).map(|()| R::default());
     let protocol = accepted.protocol.clone();
     let conn = accepted.into_connection(config);
     let upgrade = UpgradeFut {
-        on_upgrade: hyper::upgrade::on(request),
+        on_upgrade,
         parts: Some(Box::new((conn, protocol))),
     };
-    Ok((response, upgrade))
+    (response, upgrade)
 }
 
 /// Resolves to the server's [`WebSocketStream`] once hyper has written the

@@ -81,6 +81,7 @@
 //! | `http` | no | the handshake with `http::Request` / `http::Response` (`handshake::http`) |
 //! | `hyper` | no | upgrading a hyper 1.x request to a tokio stream (`hyper`) |
 //! | `h2` | no | WebSockets over HTTP/2, RFC 8441 extended CONNECT (`h2`) |
+//! | `axum` | no | the `WebSocketUpgrade` extractor for axum (`axum`); implies `hyper` |
 //! | `tracing` | no | spans and events from the adapters |
 //!
 //! Without `std` the core builds as `#![no_std]` with `alloc`.
@@ -146,5 +147,8 @@ pub mod hyper;
 
 #[cfg(feature = "h2")]
 pub mod h2;
+
+#[cfg(feature = "axum")]
+pub mod axum;
 
 mod trace;
