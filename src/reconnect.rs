@@ -171,7 +171,7 @@ impl fmt::Display for Disconnect {
             Disconnect::Closed(None) => f.write_str("closed by the peer"),
             Disconnect::Failed(e) => write!(f, "failed: {e}"),
             Disconnect::Abandoned => f.write_str("abandoned by the application"),
-            Disconnect::Connect(e) => write!(f, "could not connect: {e}"),
+            Disconnect::Connect(e) => write!(f, "{e}"),
         }
     }
 }
@@ -194,10 +194,14 @@ fn refused_status(e: &HandshakeError) -> Option<u16> {
 /// Which disconnections end the reconnecting for good.
 pub(crate) type GiveUp = Arc<dyn Fn(&Disconnect) -> bool + Send + Sync>;
 
+/// Told of each retry: why, and how long until it.
+pub(crate) type OnRetry = Arc<dyn Fn(&Disconnect, Duration) + Send + Sync>;
+
 /// The shared state of a reconnecting client: attempts, jitter, decisions.
 pub(crate) struct Policy {
     pub(crate) backoff: Backoff,
     give_up: Option<GiveUp>,
+    on_retry: Option<OnRetry>,
     attempt: u32,
     rng: ChaCha12Rng,
 }
@@ -218,6 +222,7 @@ impl Policy {
         Policy {
             backoff: Backoff::default(),
             give_up: None,
+            on_retry: None,
             attempt: 0,
             rng: ChaCha12Rng::from_seed(seed),
         }
@@ -225,6 +230,22 @@ impl Policy {
 
     pub(crate) fn give_up_when(&mut self, f: GiveUp) {
         self.give_up = Some(f);
+    }
+
+    pub(crate) fn on_retry(&mut self, f: OnRetry) {
+        self.on_retry = Some(f);
+    }
+
+    /// The wait before retrying after `d`, or `None` to give up.
+    pub(crate) fn retry_after(&mut self, d: &Disconnect) -> Option<Duration> {
+        if !self.retry(d) {
+            return None;
+        }
+        let delay = self.next_delay();
+        if let Some(on_retry) = &self.on_retry {
+            on_retry(d, delay);
+        }
+        Some(delay)
     }
 
     /// Whether to try again after `d`.

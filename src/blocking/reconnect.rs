@@ -66,6 +66,17 @@ impl Reconnect {
         self
     }
 
+    /// Calls `on_retry` before each wait: why, and how long until the next
+    /// attempt (for logging).
+    #[must_use]
+    pub fn on_retry(
+        mut self,
+        on_retry: impl Fn(&Disconnect, core::time::Duration) + Send + Sync + 'static,
+    ) -> Self {
+        self.policy.on_retry(Arc::new(on_retry));
+        self
+    }
+
     /// Connects, waiting and trying again while connecting fails in a way
     /// worth retrying.
     ///
@@ -80,10 +91,10 @@ impl Reconnect {
                 }
                 Err(e) => {
                     let d = Disconnect::Connect(e);
-                    if !self.policy.retry(&d) {
+                    let Some(delay) = self.policy.retry_after(&d) else {
                         return Err(d);
-                    }
-                    std::thread::sleep(self.policy.next_delay());
+                    };
+                    std::thread::sleep(delay);
                 }
             }
         }
@@ -100,10 +111,10 @@ impl Reconnect {
     ) -> Result<(WebSocket<TcpStream>, HandshakeResponse), Disconnect> {
         let d = Disconnect::of(ended.connection());
         drop(ended);
-        if !self.policy.retry(&d) {
+        let Some(delay) = self.policy.retry_after(&d) else {
             return Err(d);
-        }
-        std::thread::sleep(self.policy.next_delay());
+        };
+        std::thread::sleep(delay);
         self.connect()
     }
 }

@@ -78,6 +78,17 @@ impl Reconnect {
         self
     }
 
+    /// Calls `on_retry` before each wait: why, and how long until the next
+    /// attempt (for logging).
+    #[must_use]
+    pub fn on_retry(
+        mut self,
+        on_retry: impl Fn(&Disconnect, core::time::Duration) + Send + Sync + 'static,
+    ) -> Self {
+        self.policy.on_retry(Arc::new(on_retry));
+        self
+    }
+
     /// Uses this TLS configuration for `wss://` (the default trusts the web
     /// PKI roots).
     #[cfg(feature = "rustls")]
@@ -110,10 +121,10 @@ impl Reconnect {
                 }
                 Err(e) => {
                     let d = Disconnect::Connect(e);
-                    if !self.policy.retry(&d) {
+                    let Some(delay) = self.policy.retry_after(&d) else {
                         return Err(d);
-                    }
-                    tokio::time::sleep(self.policy.next_delay()).await;
+                    };
+                    tokio::time::sleep(delay).await;
                 }
             }
         }
@@ -132,10 +143,10 @@ impl Reconnect {
     ) -> Result<(ClientStream, HandshakeResponse), Disconnect> {
         let d = Disconnect::of(ended.connection());
         drop(ended);
-        if !self.policy.retry(&d) {
+        let Some(delay) = self.policy.retry_after(&d) else {
             return Err(d);
-        }
-        tokio::time::sleep(self.policy.next_delay()).await;
+        };
+        tokio::time::sleep(delay).await;
         self.connect().await
     }
 }
