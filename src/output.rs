@@ -195,7 +195,17 @@ impl Output {
     /// Drops the first `n` pending bytes, which the caller has written (all
     /// of them if `n` is larger: the queue was cleared meanwhile).
     pub(crate) fn advance(&mut self, n: usize) {
-        let mut n = n.min(self.len);
+        if n >= self.len {
+            // Everything written (the common case): nothing to walk, and the
+            // encode buffer is emptied without moving its start, so the next
+            // frame reuses it as it is.
+            self.queued.clear();
+            self.tail.clear();
+            self.len = 0;
+            self.release();
+            return;
+        }
+        let mut n = n;
         self.len -= n;
         while n > 0 {
             let Some(front) = self.queued.front_mut() else {
