@@ -59,12 +59,14 @@ fn mask_words(buf: &mut [u8], key: [u8; 4], offset: usize) {
     }
 }
 
-/// The key as seen from payload position `offset`.
+/// The key as seen from payload position `offset`: byte `i` of the result
+/// is `key[(i + offset) % 4]`.
 #[inline]
 fn rotate(key: [u8; 4], offset: usize) -> [u8; 4] {
-    let mut k = key;
-    k.rotate_left(offset & 3);
-    k
+    // One rotation of the key read as a little-endian word, rather than a
+    // generic slice rotation.
+    let bits = 8 * (offset & 3) as u32;
+    u32::from_le_bytes(key).rotate_right(bits).to_le_bytes()
 }
 
 #[cfg(test)]

@@ -12,9 +12,11 @@
 //! Every library reads the stream through its own I/O path from an
 //! in-memory source, which copies the bytes into the library's buffer as a
 //! socket read would:
-//! - `rfc6455`: `Connection::receive` over a `BytesMut` filled by 64 KiB reads
-//!   (what an adapter does), and `rfc6455_prefilled` with the bytes already
-//!   in the buffer (the sans-IO core alone).
+//! - `rfc6455`: its tokio adapter, a `WebSocketStream` polled with
+//!   `StreamExt::next` (reading as the adapter reads: an idle read on the
+//!   stack, then what the core's `read_size_hint` asks for), and
+//!   `rfc6455_prefilled` with the bytes already in the buffer (the sans-IO
+//!   core alone).
 //! - `tungstenite`: `WebSocket::from_raw_socket(.., Role::Server, ..)` over a
 //!   blocking in-memory stream; `read()` per message. (Its `FrameSocket` does
 //!   not unmask, so it would not be a like-for-like comparison.)
@@ -38,7 +40,6 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
-const READ_SIZE: usize = 64 << 10;
 
 fn payload(len: usize) -> Vec<u8> {
     let mut x = 0x9e37_79b9u32;
@@ -83,7 +84,10 @@ struct Mem {
 
 impl Mem {
     fn new(data: &Bytes) -> Self {
-        Mem { data: data.clone(), pos: 0 }
+        Mem {
+            data: data.clone(),
+            pos: 0,
+        }
     }
 }
 
@@ -106,7 +110,11 @@ impl Write for Mem {
 }
 
 impl AsyncRead for Mem {
-    fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let n = buf.remaining().min(this.data.len() - this.pos);
         buf.put_slice(&this.data[this.pos..this.pos + n]);
@@ -116,7 +124,11 @@ impl AsyncRead for Mem {
 }
 
 impl AsyncWrite for Mem {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Poll::Ready(Ok(buf.len()))
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -141,30 +153,24 @@ fn rfc6455_core(buf: &mut BytesMut) -> Tally {
     t
 }
 
-/// rfc6455 fed as its adapters feed it: grow the buffer towards what the
-/// pending frame needs (by at most what is already buffered), read up to
-/// 64 KiB, receive all complete messages, repeat.
-fn rfc6455_reads(mut mem: Mem) -> Tally {
-    let mut conn = rfc6455::Connection::new(rfc6455::Role::Server, rfc6455::Config::default());
-    let mut buf = BytesMut::with_capacity(READ_SIZE);
+/// rfc6455 through its tokio adapter, as users run it: a `WebSocketStream`
+/// over the in-memory transport, reading the way the adapter reads (an idle
+/// read on the stack, then the core's `read_size_hint`), `next()` per
+/// message.
+async fn rfc6455_read(mem: Mem, count: usize) -> Tally {
+    let conn = rfc6455::Connection::new(rfc6455::Role::Server, rfc6455::Config::default());
+    let mut ws = rfc6455::tokio::WebSocketStream::from_parts(mem, conn, BytesMut::new(), None);
     let mut t = (0, 0);
-    loop {
-        let len = buf.len();
-        let needed = conn.bytes_needed(len);
-        buf.reserve(needed.min(len.max(READ_SIZE)).max(READ_SIZE));
-        let n = READ_SIZE.min(mem.data.len() - mem.pos);
-        if n == 0 {
-            return t;
-        }
-        buf.extend_from_slice(&mem.data[mem.pos..mem.pos + n]);
-        mem.pos += n;
-        while let Some(event) = conn.receive(&mut buf).expect("valid stream").event() {
-            if let rfc6455::Event::Binary(b) = event {
+    for _ in 0..count {
+        match ws.next().await.expect("a message").expect("valid stream") {
+            rfc6455::Message::Binary(b) => {
                 t = (t.0 + 1, t.1 + b.len());
                 black_box(b);
             }
+            other => panic!("unexpected {other:?}"),
         }
     }
+    t
 }
 
 fn tungstenite_read(mem: Mem, count: usize) -> Tally {
@@ -211,25 +217,42 @@ async fn tokio_websockets_read(mem: Mem, count: usize) -> Tally {
 }
 
 fn bench_decode(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     for (size, count) in [(16, 1000), (125, 1000), (64 << 10, 16), (1 << 20, 2)] {
         let stream = masked_stream(size, count);
         let expect = (count, size * count);
         // Every library decodes every frame: checked once, untimed.
         assert_eq!(rfc6455_core(&mut BytesMut::from(&stream[..])), expect);
-        assert_eq!(rfc6455_reads(Mem::new(&stream)), expect);
+        assert_eq!(rt.block_on(rfc6455_read(Mem::new(&stream), count)), expect);
         assert_eq!(tungstenite_read(Mem::new(&stream), count), expect);
-        assert_eq!(rt.block_on(fastwebsockets_read(Mem::new(&stream), count)), expect);
-        assert_eq!(rt.block_on(tokio_websockets_read(Mem::new(&stream), count)), expect);
+        assert_eq!(
+            rt.block_on(fastwebsockets_read(Mem::new(&stream), count)),
+            expect
+        );
+        assert_eq!(
+            rt.block_on(tokio_websockets_read(Mem::new(&stream), count)),
+            expect
+        );
         // And unmasks it: the first payload matches.
         let first = payload(size);
         let mut buf = BytesMut::from(&stream[..]);
         let mut conn = rfc6455::Connection::new(rfc6455::Role::Server, rfc6455::Config::default());
-        assert!(matches!(conn.receive(&mut buf).unwrap().event(), Some(rfc6455::Event::Binary(b)) if b == first));
-        let mut ws = tungstenite::protocol::WebSocket::from_raw_socket(Mem::new(&stream), tungstenite::protocol::Role::Server, None);
+        assert!(
+            matches!(conn.receive(&mut buf).unwrap().event(), Some(rfc6455::Event::Binary(b)) if b == first)
+        );
+        let mut ws = tungstenite::protocol::WebSocket::from_raw_socket(
+            Mem::new(&stream),
+            tungstenite::protocol::Role::Server,
+            None,
+        );
         assert_eq!(ws.read().unwrap().into_data(), first);
         let fw = rt.block_on(async {
-            let mut ws = fastwebsockets::WebSocket::after_handshake(Mem::new(&stream), fastwebsockets::Role::Server);
+            let mut ws = fastwebsockets::WebSocket::after_handshake(
+                Mem::new(&stream),
+                fastwebsockets::Role::Server,
+            );
             ws.read_frame().await.unwrap().payload.to_vec()
         });
         assert_eq!(fw, first);
@@ -239,23 +262,47 @@ fn bench_decode(c: &mut Criterion) {
         });
         assert_eq!(tw, first);
 
-        let name = if size >= 1024 { format!("{}x{}KiB", count, size >> 10) } else { format!("{count}x{size}B") };
+        let name = if size >= 1024 {
+            format!("{}x{}KiB", count, size >> 10)
+        } else {
+            format!("{count}x{size}B")
+        };
         let mut g = c.benchmark_group(format!("decode/{name}"));
         g.throughput(Throughput::Bytes(stream.len() as u64));
         g.bench_function(BenchmarkId::from_parameter("rfc6455"), |b| {
-            b.iter_batched(|| Mem::new(&stream), rfc6455_reads, BatchSize::LargeInput)
+            b.iter_batched(
+                || Mem::new(&stream),
+                |m| rt.block_on(rfc6455_read(m, count)),
+                BatchSize::LargeInput,
+            )
         });
         g.bench_function(BenchmarkId::from_parameter("rfc6455_prefilled"), |b| {
-            b.iter_batched(|| BytesMut::from(&stream[..]), |mut buf| rfc6455_core(&mut buf), BatchSize::LargeInput)
+            b.iter_batched(
+                || BytesMut::from(&stream[..]),
+                |mut buf| rfc6455_core(&mut buf),
+                BatchSize::LargeInput,
+            )
         });
         g.bench_function(BenchmarkId::from_parameter("tungstenite"), |b| {
-            b.iter_batched(|| Mem::new(&stream), |m| tungstenite_read(m, count), BatchSize::LargeInput)
+            b.iter_batched(
+                || Mem::new(&stream),
+                |m| tungstenite_read(m, count),
+                BatchSize::LargeInput,
+            )
         });
         g.bench_function(BenchmarkId::from_parameter("fastwebsockets"), |b| {
-            b.iter_batched(|| Mem::new(&stream), |m| rt.block_on(fastwebsockets_read(m, count)), BatchSize::LargeInput)
+            b.iter_batched(
+                || Mem::new(&stream),
+                |m| rt.block_on(fastwebsockets_read(m, count)),
+                BatchSize::LargeInput,
+            )
         });
         g.bench_function(BenchmarkId::from_parameter("tokio_websockets"), |b| {
-            b.iter_batched(|| Mem::new(&stream), |m| rt.block_on(tokio_websockets_read(m, count)), BatchSize::LargeInput)
+            b.iter_batched(
+                || Mem::new(&stream),
+                |m| rt.block_on(tokio_websockets_read(m, count)),
+                BatchSize::LargeInput,
+            )
         });
         g.finish();
     }
