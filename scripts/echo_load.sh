@@ -143,8 +143,12 @@ trap cleanup EXIT INT TERM
 
 PORT=9311
 start_server() { # stack mode; sets SERVER_PID and ADDR
-    PORT=$((PORT + 1))
-    ((PORT > 9399)) && PORT=9312
+    # The next port nothing listens on (other tools may hold some).
+    while :; do
+        PORT=$((PORT + 1))
+        ((PORT > 9399)) && PORT=9312
+        (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || break
+    done
     ADDR=127.0.0.1:$PORT
     local log=$WORK/server-$1-$2.log cmd
     read -r -a cmd <<<"$(server_cmd "$1" "$2")"

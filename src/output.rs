@@ -263,7 +263,10 @@ impl Output {
         if self.tail.capacity() > RETAIN_CAPACITY {
             self.tail = BytesMut::new();
         }
-        if self.queued.capacity() > 4 {
+        // Only frames by reference (large payloads) use the queue: an
+        // allocation per such message is nothing next to its size, and an
+        // idle connection keeps none.
+        if self.queued.capacity() > 0 {
             self.queued = VecDeque::new();
         }
     }
