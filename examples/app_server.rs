@@ -117,10 +117,8 @@ async fn api_ws(
             .lock()
             .unwrap()
             .insert(token.clone(), (id, writer.clone()));
-        if let Some((_, mut old)) = previous {
-            let _ = old
-                .close(CloseCode::new(LOGGED_IN_ELSEWHERE), "logged in elsewhere")
-                .await;
+        if let Some((_, old)) = previous {
+            close_in_background(old, LOGGED_IN_ELSEWHERE, "logged in elsewhere");
         }
         while let Some(Ok(message)) = reader.next().await {
             if let Message::Text(_) = message {
@@ -133,6 +131,15 @@ async fn api_ws(
             api.remove(&token);
         }
     }))
+}
+
+/// Closes `peer` with `code` in a task of its own, so that a peer that
+/// stopped reading holds up neither the caller nor anyone else; the close
+/// timeout (`Config::close_timeout`) ends that task.
+fn close_in_background(mut peer: Peer, code: u16, reason: &'static str) {
+    tokio::spawn(async move {
+        let _ = peer.close(CloseCode::new(code), reason).await;
+    });
 }
 
 #[derive(serde::Deserialize)]
@@ -161,8 +168,8 @@ async fn admin(
     };
     let session = app.api.lock().unwrap().remove(&query.token);
     match session {
-        Some((_, mut writer)) => {
-            let _ = writer.close(CloseCode::new(code), reason).await;
+        Some((_, writer)) => {
+            close_in_background(writer, code, reason);
             StatusCode::NO_CONTENT
         }
         None => StatusCode::NOT_FOUND,

@@ -265,3 +265,58 @@ async fn an_invalid_close_code_is_refused_locally() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_writer_closes_a_peer_that_stopped_reading_within_the_close_timeout() {
+    tokio::time::timeout(LIMIT, async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/", listener.local_addr().unwrap());
+        let config = Config::default()
+            .write_buffer_size(64 << 10)
+            .close_timeout(Duration::from_secs(1));
+        let accepted = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            accept_with(tcp, config, |_| Ok(Accept::new()))
+                .await
+                .unwrap()
+        });
+        // Connected, then never read: what the server sends piles up.
+        let (_stuck, _) = connect_with(ClientRequest::new(&url).unwrap(), Config::default())
+            .await
+            .unwrap();
+        let (mut reader, mut writer) = accepted.await.unwrap().split();
+        let reading = tokio::spawn(async move { while let Some(Ok(_)) = reader.next().await {} });
+        // Until the socket buffers are full too: the queue stays over the
+        // mark however long the reader's task has to write it.
+        let message = PreparedMessage::binary(vec![0u8; 100_000]);
+        let mut full_since = None;
+        loop {
+            match writer.try_send_prepared(&message) {
+                Ok(()) => full_since = None,
+                Err(TrySendError::Full(())) => {
+                    let since = *full_since.get_or_insert_with(tokio::time::Instant::now);
+                    if since.elapsed() > Duration::from_millis(300) {
+                        break;
+                    }
+                }
+                Err(e) => panic!("{e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // The close frame is queued at once, past the mark, so the close
+        // timeout bounds the rest: the writer gives up on the stuck peer,
+        // and the reader ends, instead of both waiting for it forever.
+        let closing = tokio::time::timeout(
+            Duration::from_secs(5),
+            writer.close(CloseCode::new(4002), "kicked"),
+        )
+        .await;
+        assert!(closing.is_ok(), "close() still waiting after 5 s");
+        tokio::time::timeout(Duration::from_secs(5), reading)
+            .await
+            .expect("the reader still running after 5 s")
+            .unwrap();
+    })
+    .await
+    .unwrap();
+}

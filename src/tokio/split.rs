@@ -135,10 +135,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     /// Starts the close handshake with `code` and `reason` and writes the
     /// close frame; the [`Reader`] then receives the peer's close and ends.
     ///
+    /// The close frame is queued at once, even past the high-water mark (as
+    /// [`WebSocketStream::close`](super::WebSocketStream::close) does), so
+    /// [`Config::close_timeout`](crate::Config::close_timeout) bounds the
+    /// rest even when the peer has stopped reading.
+    ///
     /// # Errors
     /// As `Sink::send` of [`Message::close`].
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), StreamError> {
-        futures_util::SinkExt::send(self, Message::close(code, reason)).await
+        // start_send without poll_ready: the stream's start_send queues
+        // whatever the queue holds (poll_ready only waits for room), with
+        // the same errors and trace event as a send.
+        Pin::new(&mut *lock(&self.shared)).start_send(Message::close(code, reason))?;
+        core::future::poll_fn(|cx| Pin::new(&mut *self).poll_flush(cx)).await
     }
 
     /// Runs `f` on the connection; keep it short.
