@@ -36,7 +36,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, Response};
 use axum::routing::{get, post};
 use base64::Engine;
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use rfc6455::axum::WebSocketUpgrade;
 use rfc6455::handshake::{HandshakeRequest, Refusal};
 use rfc6455::hyper::UpgradedIo;
@@ -111,7 +111,7 @@ async fn api_ws(
     let token = app.authenticate(upgrade.request())?;
     Ok(upgrade.on_upgrade(move |ws| async move {
         let id = app.next_id.fetch_add(1, Ordering::Relaxed);
-        let (mut reader, writer) = ws.split();
+        let (mut reader, mut writer) = ws.split();
         let previous = app
             .api
             .lock()
@@ -121,9 +121,12 @@ async fn api_ws(
             close_in_background(old, LOGGED_IN_ELSEWHERE, "logged in elsewhere");
         }
         while let Some(Ok(message)) = reader.next().await {
+            // An echo waits for room in the output queue: a client that
+            // does not read its answers stops being read itself. Once the
+            // connection is closing a send fails; reading on completes the
+            // close handshake (or ends at the close timeout).
             if let Message::Text(_) = message {
-                // Queued without waiting; the reader's task writes it.
-                let _ = writer.try_send(message);
+                let _ = writer.send(message).await;
             }
         }
         let mut api = app.api.lock().unwrap();
@@ -209,8 +212,12 @@ async fn captcha_ws(
                 };
                 publish(&app, &session, &frame);
             }
-            if let Some(c) = app.captchas.lock().unwrap().get_mut(&session) {
+            let mut captchas = app.captchas.lock().unwrap();
+            if let Some(c) = captchas.get_mut(&session) {
                 c.producer = None;
+                if c.viewers.is_empty() && !c.demo {
+                    captchas.remove(&session);
+                }
             }
             return;
         }
@@ -242,8 +249,14 @@ async fn captcha_ws(
                 }
             }
         }
-        if let Some(c) = app.captchas.lock().unwrap().get_mut(&session) {
+        let mut captchas = app.captchas.lock().unwrap();
+        if let Some(c) = captchas.get_mut(&session) {
             c.viewers.retain(|(viewer, _)| *viewer != id);
+            // The last one out ends the session (a demo producer sees it
+            // gone and stops).
+            if c.viewers.is_empty() && c.producer.is_none() && !c.demo {
+                captchas.remove(&session);
+            }
         }
     }))
 }
@@ -269,9 +282,14 @@ async fn demo_producer(app: Arc<App>, session: String) {
         ));
         publish(&app, &session, &frame);
         let mut captchas = app.captchas.lock().unwrap();
-        let c = captchas.entry(session.clone()).or_default();
+        let Some(c) = captchas.get_mut(&session) else {
+            return;
+        };
         if c.viewers.is_empty() || c.producer.is_some() {
             c.demo = false;
+            if c.viewers.is_empty() && c.producer.is_none() {
+                captchas.remove(&session);
+            }
             return;
         }
     }
