@@ -236,16 +236,16 @@ impl Policy {
         self.on_retry = Some(f);
     }
 
-    /// The wait before retrying after `d`, or `None` to give up.
-    pub(crate) fn retry_after(&mut self, d: &Disconnect) -> Option<Duration> {
-        if !self.retry(d) {
-            return None;
+    /// The wait before retrying after `d`, or `d` back if it is final.
+    pub(crate) fn retry_after(&mut self, d: Disconnect) -> Result<Duration, Disconnect> {
+        if !self.retry(&d) {
+            return Err(d);
         }
         let delay = self.next_delay();
         if let Some(on_retry) = &self.on_retry {
-            on_retry(d, delay);
+            on_retry(&d, delay);
         }
-        Some(delay)
+        Ok(delay)
     }
 
     /// Whether to try again after `d`.

@@ -90,10 +90,7 @@ impl Reconnect {
                     return Ok(connected);
                 }
                 Err(e) => {
-                    let d = Disconnect::Connect(e);
-                    let Some(delay) = self.policy.retry_after(&d) else {
-                        return Err(d);
-                    };
+                    let delay = self.policy.retry_after(Disconnect::Connect(e))?;
                     std::thread::sleep(delay);
                 }
             }
@@ -111,9 +108,7 @@ impl Reconnect {
     ) -> Result<(WebSocket<TcpStream>, HandshakeResponse), Disconnect> {
         let d = Disconnect::of(ended.connection());
         drop(ended);
-        let Some(delay) = self.policy.retry_after(&d) else {
-            return Err(d);
-        };
+        let delay = self.policy.retry_after(d)?;
         std::thread::sleep(delay);
         self.connect()
     }

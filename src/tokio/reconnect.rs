@@ -120,10 +120,7 @@ impl Reconnect {
                     return Ok(connected);
                 }
                 Err(e) => {
-                    let d = Disconnect::Connect(e);
-                    let Some(delay) = self.policy.retry_after(&d) else {
-                        return Err(d);
-                    };
+                    let delay = self.policy.retry_after(Disconnect::Connect(e))?;
                     tokio::time::sleep(delay).await;
                 }
             }
@@ -143,9 +140,7 @@ impl Reconnect {
     ) -> Result<(ClientStream, HandshakeResponse), Disconnect> {
         let d = Disconnect::of(ended.connection());
         drop(ended);
-        let Some(delay) = self.policy.retry_after(&d) else {
-            return Err(d);
-        };
+        let delay = self.policy.retry_after(d)?;
         tokio::time::sleep(delay).await;
         self.connect().await
     }
