@@ -565,8 +565,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     /// bytes are queued; otherwise writes, and waits for the transport.
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
         let this = self.get_mut();
-        this.poll_deadline(cx, Side::Sending);
+        // Deadlines matter only to a send that waits (the stream keeps them
+        // otherwise): a send with room skips them.
         while this.conn.output_is_full() {
+            this.poll_deadline(cx, Side::Sending);
             let before = this.conn.pending_output();
             if this.poll_write_or_fail(cx).is_pending() && this.conn.pending_output() == before {
                 this.waiting_to_send(cx);
@@ -601,10 +603,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
         let this = self.get_mut();
-        this.poll_deadline(cx, Side::Sending);
         if this.poll_write_or_fail(cx).is_pending() {
-            this.waiting_to_send(cx);
-            return Poll::Pending;
+            // Waiting for the transport: within the connection's deadlines
+            // (past the close deadline the output is dropped).
+            this.poll_deadline(cx, Side::Sending);
+            if this.poll_write_or_fail(cx).is_pending() {
+                this.waiting_to_send(cx);
+                return Poll::Pending;
+            }
         }
         if let Some(e) = this.send_error() {
             return Poll::Ready(Err(e));
