@@ -492,3 +492,22 @@ fn zero_timeouts_are_acted_on_step_by_step_and_end() {
     assert!(s.should_close_transport());
     assert_eq!(s.poll_timeout(), None);
 }
+
+#[test]
+fn reads_grow_with_what_arrived_not_with_a_claim() {
+    let mut s = Connection::new(Role::Server, Config::default().max_frame_size(64 << 20));
+    // A header announcing 16 MiB and nothing more: a 4 KiB read.
+    let header = [0x82, 0xff, 0, 0, 0, 0, 0x01, 0, 0, 0, 1, 2, 3, 4];
+    let mut buf = BytesMut::from(&header[..]);
+    assert_eq!(s.receive(&mut buf), Ok(Received::NeedMore));
+    assert_eq!(s.bytes_needed(buf.len()), 16 << 20);
+    assert_eq!(s.read_size_hint(buf.len()), 4096);
+    // With 64 KiB of it buffered, at most three times that more.
+    let mut buf = BytesMut::from(&header[..]);
+    buf.extend_from_slice(&[0; 64 << 10]);
+    let mut s = Connection::new(Role::Server, Config::default().max_frame_size(64 << 20));
+    assert_eq!(s.receive(&mut buf), Ok(Received::NeedMore));
+    assert_eq!(s.read_size_hint(buf.len()), 3 * buf.len());
+    // Near the end of the frame: the rest plus room for the next header.
+    assert_eq!(s.read_size_hint((16 << 20) - 100), 100 + 4096);
+}

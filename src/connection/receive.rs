@@ -78,9 +78,11 @@ impl Received {
 /// Room left in a read for the header of the frame after the one pending,
 /// and the size of a read when no frame is pending.
 const READ_CHUNK: usize = 4096;
-/// Largest read worth issuing: bounds the memory a peer's length claim can
-/// make an adapter reserve before the bytes arrive.
-const MAX_READ: usize = 256 << 10;
+/// How much a read may grow the receive buffer, as a multiple of what it
+/// already holds: memory follows the bytes that arrived (at most this
+/// factor more, plus `READ_CHUNK`), never a header's length claim, while a
+/// large frame still arrives in a few reads with little copying.
+const GROWTH: usize = 3;
 
 impl Connection {
     /// Takes the next event off the front of `buf`.
@@ -125,12 +127,14 @@ impl Connection {
     /// buffer holds `buffered` bytes: the rest of the pending frame plus
     /// room for the next frame's header, so that a read usually comes back
     /// short (a read that fills its buffer leaves the transport readable and
-    /// costs an extra, empty read), and at most 256 KiB, so that memory
-    /// follows the bytes that arrive, never a header's length claim.
+    /// costs an extra, empty read); but at most 4 KiB or three times what is
+    /// buffered, so that memory follows the bytes that arrived, never a
+    /// header's length claim (a 14-byte header announcing 16 MiB earns a
+    /// 4 KiB read, not a 16 MiB buffer).
     pub fn read_size_hint(&self, buffered: usize) -> usize {
         self.bytes_needed(buffered)
             .saturating_add(READ_CHUNK)
-            .min(MAX_READ)
+            .min(READ_CHUNK.max(buffered.saturating_mul(GROWTH)))
     }
 
     /// Reports that the transport reached end of stream.
