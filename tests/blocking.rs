@@ -226,6 +226,39 @@ fn server_initiated_close_reaches_the_client_with_its_code() {
     });
 }
 
+/// A server that starts the close handshake and, once the client's close
+/// frame has arrived, resets the TCP connection instead of closing it
+/// gracefully (it closes its socket with the echo unread, which makes the
+/// kernel send a RST), as Autobahn|Testsuite's fuzzing server does.
+fn resetting_server() -> (SocketAddr, thread::JoinHandle<()>) {
+    serve(|s| {
+        let mut ws = blocking::accept(s).unwrap();
+        ws.close(CloseCode::NORMAL, "").unwrap();
+        let (stream, _, _) = ws.into_parts();
+        stream.set_read_timeout(Some(LIMIT)).unwrap();
+        let mut echo = [0u8; 1];
+        assert_eq!(stream.peek(&mut echo).unwrap(), 1, "the client's close");
+        drop(stream);
+    })
+}
+
+#[test]
+fn server_resetting_after_the_close_handshake_is_a_clean_close() {
+    within(|| {
+        let (addr, server) = resetting_server();
+        let (mut ws, _) = blocking::connect(&url(addr)).unwrap();
+        assert_eq!(close_code(&ws.read().unwrap()), Some(1000));
+        server.join().unwrap();
+        // The client waits for the server to end the transport (§7.1.1);
+        // a reset then is that end, not a transport error.
+        match ws.read() {
+            Err(StreamError::Closed) => {}
+            other => panic!("expected a clean close, got {other:?}"),
+        }
+        assert!(ws.connection().failure().is_none());
+    });
+}
+
 const REQUEST: &str = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
                        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 

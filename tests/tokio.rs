@@ -265,6 +265,40 @@ async fn close_initiated_by_the_server() {
 }
 
 #[tokio::test]
+async fn server_resetting_after_the_close_handshake_is_a_clean_close() {
+    // A server that starts the close handshake and, once the client's close
+    // frame has arrived, resets the TCP connection instead of closing it
+    // gracefully (its socket is closed with the echo unread, so the kernel
+    // sends a RST), as Autobahn|Testsuite's fuzzing server does.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/", l.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (s, _) = l.accept().unwrap();
+        let mut ws = rfc6455::blocking::accept(s).unwrap();
+        ws.close(CloseCode::NORMAL, "").unwrap();
+        let (stream, _, _) = ws.into_parts();
+        stream.set_read_timeout(Some(LIMIT)).unwrap();
+        let mut echo = [0u8; 1];
+        assert_eq!(stream.peek(&mut echo).unwrap(), 1, "the client's close");
+    });
+    let (mut ws, _) = connect(&url).await.unwrap();
+    let m = tokio::time::timeout(LIMIT, ws.next()).await.unwrap();
+    assert!(
+        matches!(m, Some(Ok(Message::Close(Some(ref f)))) if f.code == CloseCode::NORMAL),
+        "{m:?}"
+    );
+    // The client waits for the server to end the transport (§7.1.1); a
+    // reset then is that end, not a transport error.
+    let end = tokio::time::timeout(LIMIT, ws.next()).await.unwrap();
+    assert!(
+        end.is_none(),
+        "expected the stream to end cleanly, got {end:?}"
+    );
+    assert!(ws.connection().failure().is_none());
+    server.join().unwrap();
+}
+
+#[tokio::test]
 async fn peer_vanishing_mid_message_is_abnormal_closure() {
     let (l, url) = listener().await;
     let server = tokio::spawn(async move {

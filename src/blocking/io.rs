@@ -264,10 +264,19 @@ impl Session {
         true
     }
 
-    /// The transport failed.
+    /// The transport failed. After a complete close handshake that is only
+    /// how the peer ended the transport (a server may reset it rather than
+    /// close it, §7.1.1): the connection ended cleanly and the error is not
+    /// reported.
     fn lost<D: Driver>(&mut self, d: &mut D, e: io::Error) {
-        d.with_conn(Connection::transport_failed);
-        self.error.get_or_insert(StreamError::Io(e));
+        let clean = d.with_conn(|c| {
+            let clean = c.close_handshake_complete();
+            c.transport_failed();
+            clean
+        });
+        if !clean {
+            self.error.get_or_insert(StreamError::Io(e));
+        }
     }
 
     /// Reads once into the buffer's tail, bounded by the caller's timeout

@@ -269,6 +269,17 @@ impl Connection {
         self.transport_done || self.role == Role::Server || self.failure.is_some()
     }
 
+    /// Whether the close handshake is complete (§7.1.4): both close frames
+    /// were exchanged, ours is written, and the connection did not fail.
+    /// From then on the transport only has to end, and how it ends does not
+    /// matter: a server may reset the connection instead of closing it
+    /// gracefully (Autobahn|Testsuite's fuzzing server aborts the TCP
+    /// connection as soon as it has the client's close frame), so an adapter
+    /// that gets a read error now reports a clean end, not the error.
+    pub(crate) fn close_handshake_complete(&self) -> bool {
+        self.state == State::Closed && self.failure.is_none() && self.out.len() == 0
+    }
+
     /// Reports that the transport failed (a read or write error): nothing
     /// more can be written, so the output is dropped and
     /// [`should_close_transport`](Self::should_close_transport) becomes

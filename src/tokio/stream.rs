@@ -339,10 +339,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         Poll::Ready(())
     }
 
-    /// The transport failed: the core drops what it cannot write.
+    /// The transport failed: the core drops what it cannot write. After a
+    /// complete close handshake that is only how the peer ended the
+    /// transport (a server may reset it rather than close it, §7.1.1): the
+    /// stream then ends cleanly, without the error.
     fn lost(&mut self, e: io::Error) {
+        let clean = self.conn.close_handshake_complete();
         self.conn.transport_failed();
-        self.fail_with(StreamError::Io(e));
+        if !clean {
+            self.fail_with(StreamError::Io(e));
+        }
     }
 
     /// Reads more bytes into the read buffer; `Ok(0)` is end of stream.
