@@ -501,13 +501,30 @@ fn reads_grow_with_what_arrived_not_with_a_claim() {
     let mut buf = BytesMut::from(&header[..]);
     assert_eq!(s.receive(&mut buf), Ok(Received::NeedMore));
     assert_eq!(s.bytes_needed(buf.len()), 16 << 20);
-    assert_eq!(s.read_size_hint(buf.len()), 4096);
+    assert_eq!(s.read_size_hint(buf.len(), buf.capacity()), 4096);
     // With 64 KiB of it buffered, at most three times that more.
     let mut buf = BytesMut::from(&header[..]);
     buf.extend_from_slice(&[0; 64 << 10]);
     let mut s = Connection::new(Role::Server, Config::default().max_frame_size(64 << 20));
     assert_eq!(s.receive(&mut buf), Ok(Received::NeedMore));
-    assert_eq!(s.read_size_hint(buf.len()), 3 * buf.len());
-    // Near the end of the frame: the rest plus room for the next header.
-    assert_eq!(s.read_size_hint((16 << 20) - 100), 100 + 4096);
+    assert_eq!(s.read_size_hint(buf.len(), buf.len()), 3 * buf.len());
+    // A frame ending just past that limit is read to its end in one step.
+    let mut t = Connection::new(Role::Server, Config::default());
+    let len: u64 = 4 * 65536 + 1000;
+    let mut partial = BytesMut::from(&[0x82, 0xff][..]);
+    partial.extend_from_slice(&len.to_be_bytes());
+    partial.extend_from_slice(&[1, 2, 3, 4]);
+    partial.extend_from_slice(&[0; 65536]);
+    assert_eq!(t.receive(&mut partial), Ok(Received::NeedMore));
+    let rest = 3 * 65536 + 1000;
+    assert_eq!(t.bytes_needed(partial.len()), rest);
+    assert_eq!(t.read_size_hint(partial.len(), partial.len()), rest + 4096);
+    // Near the end of the frame: the rest plus room for the next header...
+    let near_end = (16 << 20) - 100;
+    assert_eq!(s.read_size_hint(near_end, near_end), 100 + 4096);
+    // ... unless the rest fits in the spare capacity and the room does not:
+    // the buffer is not grown (and copied) only for the next header.
+    assert_eq!(s.read_size_hint(near_end, near_end + 1000), 1000);
+    assert_eq!(s.read_size_hint(near_end, near_end + 100), 100);
+    assert_eq!(s.read_size_hint(near_end, near_end + 99), 100 + 4096);
 }

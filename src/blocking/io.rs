@@ -285,8 +285,12 @@ impl Session {
     /// sent, not its length claim.
     fn fill<D: Driver>(&mut self, d: &mut D) -> io::Result<usize> {
         let len = self.buf.len();
-        let (want, deadline) =
-            d.with_conn(|c| (c.read_size_hint(len), self.clock.until_deadline(c)));
+        let (want, deadline) = d.with_conn(|c| {
+            (
+                c.read_size_hint(len, self.buf.capacity()),
+                self.clock.until_deadline(c),
+            )
+        });
         self.caller_bound = match (self.read_timeout, deadline) {
             (Some(caller), Some(ours)) => caller < ours,
             (caller, _) => caller.is_some(),
