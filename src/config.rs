@@ -116,7 +116,7 @@ pub struct Config {
     pub fragments: bool,
     /// Extensions to offer (client) or accept (server). None by default.
     pub extensions: ExtensionConfig,
-    /// Bound on the whole opening handshake (connecting included, for the
+    /// Bound on the whole opening handshake (connecting and TLS included, for the
     /// adapters' `connect`); `None` waits forever. Default 10 s.
     pub handshake_timeout: Option<Duration>,
     /// Bound on closing: from the moment the connection stops being open

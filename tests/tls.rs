@@ -153,3 +153,45 @@ async fn blocking_wss_client() {
     .await
     .unwrap();
 }
+
+/// `Config::handshake_timeout` bounds connecting, TLS and the upgrade
+/// together: a TLS handshake that takes 0.8 s leaves 0.2 s for the upgrade,
+/// not another full second (simulated time, real sockets).
+#[tokio::test(start_paused = true)]
+async fn handshake_timeout_covers_connect_tls_and_upgrade_together() {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert_pem = certified.cert.pem();
+    let key_pem = certified.signing_key.serialize_pem();
+    let acceptor = tokio_rustls::TlsAcceptor::from(
+        tls::server_config_from_pem_bytes(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap(),
+    );
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in tls::certs_from_pem(cert_pem.as_bytes()).unwrap() {
+        roots.add(cert).unwrap();
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        // A slow TLS handshake, then an upgrade request that is never answered.
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        let mut tls = acceptor.accept(tcp).await.unwrap();
+        let mut sink = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut tls, &mut sink).await;
+    });
+
+    let started = tokio::time::Instant::now();
+    let request = ClientRequest::new(&format!("wss://localhost:{port}/")).unwrap();
+    let config = Config::default().handshake_timeout(std::time::Duration::from_secs(1));
+    let outcome = connect_tls_with(request, config, tls::client_config_with_roots(roots)).await;
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(outcome, Err(StreamError::HandshakeTimeout)),
+        "{outcome:?}"
+    );
+    assert!(
+        elapsed < std::time::Duration::from_millis(1100),
+        "the handshake deadline restarted after TLS: failed after {elapsed:?}"
+    );
+    server.abort();
+}

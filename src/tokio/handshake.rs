@@ -32,7 +32,6 @@ async fn with_deadline<T>(
 }
 
 /// The deadline of a handshake starting now under `config`.
-#[cfg(any(feature = "hyper", feature = "h2"))]
 pub(crate) fn deadline(config: &Config) -> Option<tokio::time::Instant> {
     config
         .handshake_timeout
@@ -41,7 +40,6 @@ pub(crate) fn deadline(config: &Config) -> Option<tokio::time::Instant> {
 
 /// Runs `work` until `deadline`: its output, or `None` once the deadline
 /// passed.
-#[cfg(any(feature = "hyper", feature = "h2"))]
 pub(crate) async fn before<F: core::future::Future>(
     deadline: Option<tokio::time::Instant>,
     work: F,
@@ -207,8 +205,10 @@ pub async fn connect_with(
         #[cfg(not(feature = "rustls"))]
         return Err(StreamError::TlsUnsupported);
     }
-    let tcp = tcp_connect(&request, &config).await?;
-    client_on_tcp(MaybeTlsStream::Plain(tcp), request, config).await
+    // One deadline for connecting and the handshake together.
+    let until = deadline(&config);
+    let tcp = tcp_connect(&request, until).await?;
+    client_on_tcp(MaybeTlsStream::Plain(tcp), request, config, until).await
 }
 
 /// [`client`] with the peer's address in the connection's span.
@@ -216,6 +216,7 @@ async fn client_on_tcp(
     io: MaybeTlsStream<TcpStream>,
     request: ClientRequest,
     config: Config,
+    until: Option<tokio::time::Instant>,
 ) -> Result<(ClientStream, HandshakeResponse), StreamError> {
     #[cfg(feature = "tracing")]
     {
@@ -223,10 +224,10 @@ async fn client_on_tcp(
         if let Ok(peer) = io.get_ref().peer_addr() {
             span.record("peer", tracing::field::display(peer));
         }
-        crate::trace::handshake(span, client_inner(io, request, config), |(ws, _)| ws).await
+        crate::trace::handshake(span, client_inner(io, request, config, until), |(ws, _)| ws).await
     }
     #[cfg(not(feature = "tracing"))]
-    client_inner(io, request, config).await
+    client_inner(io, request, config, until).await
 }
 
 /// Connects with TLS configured by `config` (a private root store, client
@@ -255,40 +256,44 @@ pub async fn connect_tls_with(
     config: Config,
     tls_config: std::sync::Arc<rustls::ClientConfig>,
 ) -> Result<(ClientStream, HandshakeResponse), StreamError> {
+    // One deadline for connecting, TLS and the handshake together.
+    let until = deadline(&config);
     if !request.is_tls() {
-        let tcp = tcp_connect(&request, &config).await?;
-        return client_on_tcp(MaybeTlsStream::Plain(tcp), request, config).await;
+        let tcp = tcp_connect(&request, until).await?;
+        return client_on_tcp(MaybeTlsStream::Plain(tcp), request, config, until).await;
     }
     let name = crate::tls::server_name(&request)?;
-    let tls = with_deadline(&config, async {
-        let tcp = tcp_connect(&request, &Config::default().handshake_timeout(None)).await?;
-        tokio_rustls::TlsConnector::from(tls_config)
-            .connect(name, tcp)
-            .await
-            .map_err(StreamError::Tls)
-    })
-    .await?;
+    let tcp = tcp_connect(&request, until).await?;
+    let tls = before(
+        until,
+        tokio_rustls::TlsConnector::from(tls_config).connect(name, tcp),
+    )
+    .await
+    .ok_or(StreamError::HandshakeTimeout)?
+    .map_err(StreamError::Tls)?;
     client_on_tcp(
         MaybeTlsStream::Rustls(std::boxed::Box::new(tls)),
         request,
         config,
+        until,
     )
     .await
 }
 
-async fn tcp_connect(request: &ClientRequest, config: &Config) -> Result<TcpStream, StreamError> {
+async fn tcp_connect(
+    request: &ClientRequest,
+    until: Option<tokio::time::Instant>,
+) -> Result<TcpStream, StreamError> {
     let host = request
         .host()
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_owned();
     let port = request.port();
-    let tcp = with_deadline(config, async {
-        TcpStream::connect((host.as_str(), port))
-            .await
-            .map_err(StreamError::Connect)
-    })
-    .await?;
+    let tcp = before(until, TcpStream::connect((host.as_str(), port)))
+        .await
+        .ok_or(StreamError::HandshakeTimeout)?
+        .map_err(StreamError::Connect)?;
     tcp.set_nodelay(true)?;
     Ok(tcp)
 }
@@ -302,22 +307,25 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
     request: ClientRequest,
     config: Config,
 ) -> Result<(WebSocketStream<S>, HandshakeResponse), StreamError> {
+    let until = deadline(&config);
     // Boxed for the reason given in `accept_with`.
     #[cfg(feature = "tracing")]
     return Box::pin(crate::trace::handshake(
         crate::trace::connection_span(Role::Client),
-        client_inner(io, request, config),
+        client_inner(io, request, config, until),
         |(ws, _)| ws,
     ))
     .await;
     #[cfg(not(feature = "tracing"))]
-    Box::pin(client_inner(io, request, config)).await
+    Box::pin(client_inner(io, request, config, until)).await
 }
 
+/// The client handshake, over by `until`.
 async fn client_inner<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,
     request: ClientRequest,
     config: Config,
+    until: Option<tokio::time::Instant>,
 ) -> Result<(WebSocketStream<S>, HandshakeResponse), StreamError> {
     let mut io = io;
     let (bytes, mut handshake) = request.build(&config)?;
@@ -337,12 +345,9 @@ async fn client_inner<S: AsyncRead + AsyncWrite + Unpin>(
             }
         }
     };
-    let outcome = match config.handshake_timeout {
-        Some(limit) => tokio::time::timeout(limit, exchange)
-            .await
-            .unwrap_or(Err(StreamError::HandshakeTimeout)),
-        None => exchange.await,
-    };
+    let outcome = before(until, exchange)
+        .await
+        .unwrap_or(Err(StreamError::HandshakeTimeout));
     let mut response = match outcome {
         // The deadline passed while a refusal's body was arriving: the
         // refusal, with what arrived.
