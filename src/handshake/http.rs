@@ -209,9 +209,17 @@ pub fn refusal_response<B: From<Bytes>>(refusal: &Refusal) -> ::http::Response<B
 
 /// A refusal answering an extended CONNECT (RFC 8441) as an HTTP/2
 /// `http::Response`: as [`refusal_response`] but without `Connection`,
-/// which HTTP/2 forbids (RFC 9113 §8.2.2).
+/// which HTTP/2 forbids (RFC 9113 §8.2.2), and with `Allow: CONNECT` on a
+/// 405, the one method that opens a WebSocket over HTTP/2 (RFC 8441 §4).
 pub fn extended_connect_refusal<B: From<Bytes>>(refusal: &Refusal) -> ::http::Response<B> {
-    refusal_as_http(refusal, false)
+    let mut out = refusal_as_http(refusal, false);
+    if out.status() == StatusCode::METHOD_NOT_ALLOWED {
+        out.headers_mut().insert(
+            ::http::header::ALLOW,
+            ::http::HeaderValue::from_static("CONNECT"),
+        );
+    }
+    out
 }
 
 fn refusal_as_http<B: From<Bytes>>(refusal: &Refusal, close: bool) -> ::http::Response<B> {

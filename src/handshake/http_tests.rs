@@ -274,6 +274,11 @@ fn extended_connect_refusals() {
     assert_eq!(connect_status(&req, Some("chat")), 400);
     let req = connect_request().method(Method::GET).body(()).unwrap();
     assert_eq!(connect_status(&req, Some("websocket")), 405);
+    // Over HTTP/2 the method to use instead is CONNECT, not GET.
+    let e = parse_extended_connect(&req, Some("websocket"), &Config::default()).unwrap_err();
+    let refusal = extended_connect_refusal::<Bytes>(&e.refusal());
+    let allowed: alloc::vec::Vec<_> = refusal.headers().get_all("allow").iter().collect();
+    assert_eq!(allowed, ["CONNECT"]);
     let req = connect_request()
         .version(Version::HTTP_11)
         .body(())
