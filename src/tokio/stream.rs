@@ -26,8 +26,10 @@ use super::try_send::TrySendError;
 use super::wake::{Side, Wakers};
 
 /// Size of the stack buffer an idle read lands in: a message of up to
-/// 64 KiB arrives in one read (one system call).
-const IDLE_READ: usize = 64 << 10;
+/// 32 KiB arrives in one read (one system call). Larger would cost every
+/// idle read more stack probing (a page touched per 4 KiB, twice per small
+/// echo), for messages that take the heap path after the first anyway.
+const IDLE_READ: usize = 32 << 10;
 /// From this size of the last idle read on, idle reads go straight to the
 /// heap (see `poll_read_more`).
 const HEAP_READ_FROM: usize = 4 << 10;
@@ -409,7 +411,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
 
     /// The read of a connection waiting for a new frame, into the stack.
     ///
-    /// Never inlined: its 64 KiB frame would otherwise be probed, page by
+    /// Never inlined: its stack buffer would otherwise be probed, page by
     /// page, on every poll of the stream, even one that only hands out an
     /// already buffered message (15% of the time to decode 16-byte frames,
     /// measured with perf on `benches/compare`).
