@@ -19,18 +19,6 @@ use crate::{Config, Connection, Role};
 /// How much to read at a time during the handshake.
 const READ_CHUNK: usize = 2048;
 
-async fn with_deadline<T>(
-    config: &Config,
-    work: impl core::future::Future<Output = Result<T, StreamError>>,
-) -> Result<T, StreamError> {
-    match config.handshake_timeout {
-        Some(limit) => tokio::time::timeout(limit, work)
-            .await
-            .map_err(|_| StreamError::HandshakeTimeout)?,
-        None => work.await,
-    }
-}
-
 /// The deadline of a handshake starting now under `config`.
 pub(crate) fn deadline(config: &Config) -> Option<tokio::time::Instant> {
     config
@@ -120,7 +108,9 @@ where
 {
     let mut io = io;
     let mut buf = BytesMut::new();
-    let outcome = with_deadline(&config, async {
+    // One deadline for reading the request and writing the answer.
+    let until = deadline(&config);
+    let outcome = before(until, async {
         let mut parser = ServerHandshake::new(&config);
         let request = loop {
             match parser.parse(&mut buf) {
@@ -131,13 +121,13 @@ where
         };
         Ok(request.decide(decide))
     })
-    .await;
+    .await
+    .unwrap_or(Err(StreamError::HandshakeTimeout));
     let refusal = match outcome {
         Ok(Ok(accepted)) => {
-            with_deadline(&config, async {
-                Ok(io.write_all(&accepted.response.to_bytes()).await?)
-            })
-            .await?;
+            before(until, io.write_all(&accepted.response.to_bytes()))
+                .await
+                .ok_or(StreamError::HandshakeTimeout)??;
             let protocol = accepted.protocol.clone();
             let conn = accepted.into_connection(config);
             return Ok(WebSocketStream::from_parts(io, conn, buf, protocol));
@@ -146,10 +136,10 @@ where
         Err(other) => return Err(other),
     };
     // The peer may already be gone; the refusal is what gets reported.
-    let _ = with_deadline(&config, async {
-        io.write_all(&refusal.to_bytes()).await?;
-        linger(&mut io).await;
-        Ok(())
+    let _ = before(until, async {
+        if io.write_all(&refusal.to_bytes()).await.is_ok() {
+            linger(&mut io).await;
+        }
     })
     .await;
     Err(refusal.error().into())
