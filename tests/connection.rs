@@ -528,3 +528,33 @@ fn reads_grow_with_what_arrived_not_with_a_claim() {
     assert_eq!(s.read_size_hint(near_end, near_end + 100), 100);
     assert_eq!(s.read_size_hint(near_end, near_end + 99), 100 + 4096);
 }
+
+#[test]
+fn a_frame_like_the_last_one_is_read_in_one_step() {
+    let mut s = Connection::new(Role::Server, Config::default().max_frame_size(64 << 20));
+    // Nothing received yet: a 4 KiB read between frames.
+    assert_eq!(s.read_size_hint(0, 0), 4096);
+    // A 60 000-byte frame arrives whole.
+    let len: usize = 60_000;
+    let mut frame = BytesMut::from(&[0x82, 0xfe, 0x00, 0x00, 1, 2, 3, 4][..]);
+    frame[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+    frame.extend_from_slice(&vec![0; len]);
+    let wire = frame.len();
+    assert!(matches!(s.receive(&mut frame), Ok(Received::Event(_))));
+    // Between frames: room for one as large, and the next header.
+    assert_eq!(s.read_size_hint(0, 0), wire + 4096);
+    // The next one's header alone: read to its end, not 4 KiB at a time.
+    let mut next = BytesMut::from(&[0x82, 0xfe, 0x00, 0x00, 1, 2, 3, 4][..]);
+    next[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+    assert_eq!(s.receive(&mut next), Ok(Received::NeedMore));
+    assert_eq!(s.read_size_hint(next.len(), next.len()), len + 4096);
+    // A claim beyond what the peer sent before still earns only that much.
+    let mut s2 = Connection::new(Role::Server, Config::default().max_frame_size(64 << 20));
+    let mut frame = BytesMut::from(&[0x82, 0xfe, 0x00, 0x00, 1, 2, 3, 4][..]);
+    frame[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+    frame.extend_from_slice(&vec![0; len]);
+    assert!(matches!(s2.receive(&mut frame), Ok(Received::Event(_))));
+    let mut claim = BytesMut::from(&[0x82, 0xff, 0, 0, 0, 0, 0x01, 0, 0, 0, 1, 2, 3, 4][..]);
+    assert_eq!(s2.receive(&mut claim), Ok(Received::NeedMore));
+    assert_eq!(s2.read_size_hint(claim.len(), claim.len()), wire);
+}

@@ -104,6 +104,10 @@ pub struct Connection {
     /// deadline passed).
     transport_done: bool,
     frame: Option<PartialFrame>,
+    /// The size on the wire of the last frame received whole: what a read
+    /// may ask for before any of the next frame arrived (see
+    /// [`read_size_hint`](Self::read_size_hint)).
+    last_frame_len: usize,
     incoming: Incoming,
     /// The type of the fragmented message being sent, if one is unfinished.
     outgoing: Option<DataKind>,
@@ -160,6 +164,7 @@ impl Connection {
             failure: None,
             transport_done: false,
             frame: None,
+            last_frame_len: 0,
             incoming: Incoming::default(),
             outgoing: None,
             out: Output::default(),

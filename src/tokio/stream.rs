@@ -367,7 +367,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             return self.poll_read_into_stack(cx);
         }
         if fresh {
-            self.read_buf = BytesMut::with_capacity(self.last_read as usize + READ_ROOM);
+            // Room for a read like the last idle one, or for a frame like the
+            // last one, whichever is larger.
+            let room = (self.last_read as usize + READ_ROOM).max(self.conn.read_size_hint(0, 0));
+            self.read_buf = BytesMut::with_capacity(room);
         }
         let len = self.read_buf.len();
         let mut want = self.conn.read_size_hint(len, self.read_buf.capacity());
@@ -422,9 +425,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         ready!(Pin::new(&mut self.io).poll_read(cx, &mut rb))?;
         let filled = rb.filled();
         // A full read is likely the start of a larger frame: room for as much
-        // again (memory still follows what arrived).
+        // again and the next header (memory still follows what arrived).
         let room = if filled.len() == IDLE_READ {
-            2 * IDLE_READ
+            2 * IDLE_READ + READ_ROOM
         } else {
             filled.len()
         };
