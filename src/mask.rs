@@ -54,9 +54,8 @@ fn apply_mask_avx2(buf: &mut [u8], key: [u8; 4], offset: usize) {
 #[inline(always)]
 fn mask_words(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate(key, offset);
-    let key64 = u64::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ]);
+    let key32 = u32::from_ne_bytes(key);
+    let key64 = u64::from(key32) * 0x1_0000_0001;
 
     let mut blocks = buf.chunks_exact_mut(32);
     for block in &mut blocks {
@@ -65,15 +64,23 @@ fn mask_words(buf: &mut [u8], key: [u8; 4], offset: usize) {
             word.copy_from_slice(&w.to_ne_bytes());
         }
     }
-    // Each block is a multiple of four bytes, so the key phase is unchanged.
+    // Each block and word is a multiple of four bytes, so the key phase is
+    // unchanged through the tail.
     let rest = blocks.into_remainder();
     let mut words = rest.chunks_exact_mut(8);
     for word in &mut words {
         let w = u64::from_ne_bytes(word.try_into().expect("8-byte chunk")) ^ key64;
         word.copy_from_slice(&w.to_ne_bytes());
     }
-    for (i, byte) in words.into_remainder().iter_mut().enumerate() {
-        *byte ^= key[i & 3];
+    let mut rest = words.into_remainder();
+    if rest.len() >= 4 {
+        let (quad, tail) = rest.split_at_mut(4);
+        let w = u32::from_ne_bytes(quad.try_into().expect("4-byte chunk")) ^ key32;
+        quad.copy_from_slice(&w.to_ne_bytes());
+        rest = tail;
+    }
+    for (byte, k) in rest.iter_mut().zip(key) {
+        *byte ^= k;
     }
 }
 

@@ -96,7 +96,25 @@ impl Connection {
     /// A protocol violation by the peer (see [`Error::close_code`]), or a
     /// failure found by [`handle_timeout`](Self::handle_timeout): the close
     /// frame is queued and the same error is returned by every later call.
+    #[inline]
     pub fn receive(&mut self, buf: &mut BytesMut) -> Result<Received, Error> {
+        // The common call on an empty buffer (a driver checking for another
+        // event before it reads again), answered without entering the frame
+        // machinery: twice per message in a request-response exchange.
+        if buf.is_empty()
+            && self.frame.is_none()
+            && self.failure.is_none()
+            && self.state != State::Closed
+            && !self.transport_done
+        {
+            return Ok(Received::NeedMore);
+        }
+        self.receive_buffered(buf)
+    }
+
+    /// [`receive`](Self::receive) past its empty-buffer shortcut.
+    #[inline(never)]
+    fn receive_buffered(&mut self, buf: &mut BytesMut) -> Result<Received, Error> {
         if let Some(e) = &self.failure {
             // Nothing from a failed connection is read (§7.1.7).
             buf.clear();
