@@ -149,14 +149,16 @@ impl Connection {
     /// The rest of the pending frame plus room for the next frame's header,
     /// so that a read usually comes back short (a read that fills its buffer
     /// leaves the transport readable and costs an extra, empty read). With
-    /// no frame pending, room for a frame as large as the last one.
+    /// no frame pending, 4 KiB: a read that may wait for a long time (a
+    /// blocking one holds its buffer meanwhile) asks for little.
     ///
     /// Memory follows the bytes that arrived, never a header's length claim:
     /// a read asks for at most the larger of 4 KiB, three times what is
     /// buffered, and the size of the last frame the peer completed (a
     /// 14-byte header announcing 16 MiB earns a 4 KiB read, not a 16 MiB
-    /// buffer; a peer that just sent a 1 MiB frame may have its next one
-    /// read in one step, the connection having held that much already).
+    /// buffer; once the header of a frame arrived, a peer that just sent a
+    /// 1 MiB frame may have this one read in one step, the connection
+    /// having held that much already).
     ///
     /// Two refinements keep large frames from being copied as the buffer
     /// grows: a frame that ends at most a quarter past that limit is read to
@@ -172,11 +174,6 @@ impl Connection {
             .max(self.last_frame_len);
         if needed > limit.saturating_add(limit / 4) {
             return limit;
-        }
-        if needed == 0 && buffered == 0 {
-            // Between frames: room for one like the last, and the header
-            // after it.
-            return self.last_frame_len.saturating_add(READ_CHUNK);
         }
         // The frame ends within the limit, or just past it: read to its end
         // (stopping just short would cost one more growth, which copies

@@ -367,10 +367,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             return self.poll_read_into_stack(cx);
         }
         if fresh {
-            // Room for a read like the last idle one, or for a frame like the
-            // last one, whichever is larger.
-            let room = (self.last_read as usize + READ_ROOM).max(self.conn.read_size_hint(0, 0));
-            self.read_buf = BytesMut::with_capacity(room);
+            self.read_buf = BytesMut::with_capacity(self.last_read as usize + READ_ROOM);
         }
         let len = self.read_buf.len();
         let mut want = self.conn.read_size_hint(len, self.read_buf.capacity());
