@@ -559,3 +559,27 @@ fn a_frame_like_the_last_one_is_read_in_one_step() {
     assert_eq!(s2.receive(&mut claim), Ok(Received::NeedMore));
     assert_eq!(s2.read_size_hint(claim.len(), claim.len()), wire);
 }
+
+#[test]
+fn an_empty_buffer_still_reports_what_the_connection_became() {
+    // Open: nothing to do yet.
+    let mut s = server();
+    assert_eq!(s.receive(&mut BytesMut::new()), Ok(Received::NeedMore));
+    // A failure found by a deadline is returned by the next receive, even
+    // with no bytes buffered.
+    let config = Config::default().idle_timeout(std::time::Duration::from_secs(1));
+    let mut s = Connection::new(Role::Server, config);
+    s.handle_timeout(Timestamp::ZERO);
+    s.handle_timeout(Timestamp::from_nanos(2_000_000_000));
+    let failure = s.failure().cloned().expect("the idle deadline passed");
+    assert_eq!(s.receive(&mut BytesMut::new()), Err(failure));
+    // After the peer's close frame: closed. After an end of stream without
+    // one: the abnormal closure.
+    let mut s = server();
+    let mut close = BytesMut::from(&c2s(0x88, &1000u16.to_be_bytes())[..]);
+    assert!(matches!(s.receive(&mut close), Ok(Received::Event(_))));
+    assert_eq!(s.receive(&mut BytesMut::new()), Ok(Received::Closed));
+    let mut s = server();
+    let _ = s.receive_eof();
+    assert_eq!(s.receive(&mut BytesMut::new()), Err(Error::AbnormalClosure));
+}
