@@ -26,7 +26,7 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     // A payload starts wherever its header ended (14 bytes into a read
     // buffer, say), and vector stores straddling cache lines cost twice:
     // the bytes up to a 64-byte boundary first, then aligned blocks. This
-    // halved the time to unmask 1 MiB at such an offset (20.0 to 10.8 µs
+    // halved the time to unmask 1 MiB at such an offset (20.0 to 11.0 µs
     // on the benchmark machine, AVX2).
     let head = buf.as_ptr().align_offset(64).min(buf.len());
     let (head_bytes, body) = buf.split_at_mut(head);

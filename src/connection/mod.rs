@@ -104,8 +104,8 @@ pub struct Connection {
     /// deadline passed).
     transport_done: bool,
     frame: Option<PartialFrame>,
-    /// The size on the wire of the last frame received whole: what a read
-    /// may ask for before any of the next frame arrived (see
+    /// The size on the wire of the last frame received whole: how much a
+    /// read may ask for once the next frame's header arrived (see
     /// [`read_size_hint`](Self::read_size_hint)).
     last_frame_len: usize,
     incoming: Incoming,
