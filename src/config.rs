@@ -110,10 +110,30 @@ pub struct Config {
     /// buffered whole, whatever its `Content-Length` claims. The adapters
     /// read it within the handshake timeout. Default 8 KiB; 0 keeps none.
     pub max_refusal_body: usize,
-    /// Deliver data frames one by one as [`Event::Fragment`](crate::Event::Fragment)
-    /// instead of reassembled messages (streaming of large messages).
-    /// Default off.
+    /// Deliver data as it arrives, as [`Event::Fragment`](crate::Event::Fragment)
+    /// pieces, instead of reassembled messages: a frame is handed out in
+    /// pieces as its bytes arrive, so memory follows the read buffer rather
+    /// than the frame or message size (streaming, forwarding). The limits
+    /// still apply. Default off.
     pub fragments: bool,
+    /// Largest payload of a data frame this endpoint sends: a longer
+    /// message (or fragment) goes out as several frames, each a slice of
+    /// the same buffer (no copy). Default 16 MiB, the default receive
+    /// limit ([`max_frame_size`](Self#structfield.max_frame_size)), so two
+    /// endpoints on defaults always accept each other's frames. 0 counts
+    /// as 1.
+    pub max_send_frame_size: usize,
+    /// Answer each ping with a pong (§5.5.2). Default on. Off, pings are
+    /// only handed out as events and the application answers them itself
+    /// (a proxy forwarding pings and pongs end to end).
+    pub answer_pings: bool,
+    /// Echo the peer's close frame at once (§5.5.1). Default on. Off, the
+    /// peer's close is handed out and the connection waits, in
+    /// [`State::CloseReceived`](crate::State::CloseReceived), for the
+    /// application to send its own close frame (a proxy relaying the close
+    /// of the far end); [`close_timeout`](Self#structfield.close_timeout)
+    /// bounds that wait.
+    pub echo_close: bool,
     /// Extensions to offer (client) or accept (server). None by default.
     pub extensions: ExtensionConfig,
     /// Bound on the whole opening handshake (connecting and TLS included, for the
@@ -130,8 +150,9 @@ pub struct Config {
     pub idle_timeout: Option<Duration>,
     /// High-water mark of the output queue in bytes: adapters stop taking
     /// messages (sending waits, or a non-waiting send refuses) while more
-    /// than this is queued, and stop reading while pongs pile up behind it.
-    /// Default 128 KiB.
+    /// than this is queued. Reading never waits for the queue: what the
+    /// connection queues by itself in answer to the peer is bounded without
+    /// it (one pending pong, the latest ping's, §5.5.3). Default 128 KiB.
     pub write_buffer_size: usize,
     /// The 32 bytes seeding the generator of mask keys (§5.3) and handshake
     /// nonces (§4.1). `None` (the default) seeds each client connection from
@@ -150,6 +171,9 @@ impl Default for Config {
             max_headers: DEFAULT_MAX_HEADERS,
             max_refusal_body: DEFAULT_MAX_REFUSAL_BODY,
             fragments: false,
+            max_send_frame_size: DEFAULT_MAX_FRAME_SIZE,
+            answer_pings: true,
+            echo_close: true,
             extensions: ExtensionConfig::default(),
             handshake_timeout: Some(DEFAULT_HANDSHAKE_TIMEOUT),
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
@@ -206,6 +230,27 @@ impl Config {
     #[must_use]
     pub fn fragments(mut self, enabled: bool) -> Self {
         self.fragments = enabled;
+        self
+    }
+
+    /// Sets [`max_send_frame_size`](Self#structfield.max_send_frame_size).
+    #[must_use]
+    pub fn max_send_frame_size(mut self, bytes: usize) -> Self {
+        self.max_send_frame_size = bytes;
+        self
+    }
+
+    /// Sets [`answer_pings`](Self#structfield.answer_pings).
+    #[must_use]
+    pub fn answer_pings(mut self, enabled: bool) -> Self {
+        self.answer_pings = enabled;
+        self
+    }
+
+    /// Sets [`echo_close`](Self#structfield.echo_close).
+    #[must_use]
+    pub fn echo_close(mut self, enabled: bool) -> Self {
+        self.echo_close = enabled;
         self
     }
 

@@ -136,11 +136,25 @@ pub(crate) struct Output {
     tail: BytesMut,
     /// Total bytes pending.
     len: usize,
+    /// Bytes written (or dropped) since the start: with `len`, where in
+    /// the output stream each queued frame lies.
+    written: u64,
 }
 
 impl Output {
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// The position in the output stream (bytes since the start) of the end
+    /// of what is queued.
+    pub(crate) fn end(&self) -> u64 {
+        self.written + self.len as u64
+    }
+
+    /// The position in the output stream up to which everything was written.
+    pub(crate) fn written(&self) -> u64 {
+        self.written
     }
 
     /// The buffer to encode into.
@@ -195,6 +209,7 @@ impl Output {
     /// Drops the first `n` pending bytes, which the caller has written (all
     /// of them if `n` is larger: the queue was cleared meanwhile).
     pub(crate) fn advance(&mut self, n: usize) {
+        self.written += n.min(self.len) as u64;
         if n >= self.len {
             // Everything written (the common case): nothing to walk, and the
             // encode buffer is emptied without moving its start, so the next
@@ -245,6 +260,7 @@ impl Output {
             None => return None,
         };
         self.len -= chunk.len();
+        self.written += chunk.len() as u64;
         if self.len == 0 {
             self.release();
         }
@@ -254,6 +270,7 @@ impl Output {
     /// Drops everything pending (the transport can take no more).
     pub(crate) fn clear(&mut self) {
         self.queued.clear();
+        self.written += self.len as u64;
         self.len = 0;
         self.release();
     }

@@ -51,6 +51,35 @@ impl StreamError {
         }
     }
 
+    /// The close code to send onward when this connection ended with this
+    /// error and another one is to be closed because of it (a proxy closing
+    /// the far side): never one that may not be sent (§7.4.1). The code
+    /// sent to this connection's peer where it may be sent (1002, 1007,
+    /// 1009, 1011, a code given to [`Connection::fail`](crate::Connection::fail), ...),
+    /// 1000 after a clean end ([`Closed`](Self::Closed)), and 1014 (Bad
+    /// Gateway) where this side ended abnormally (1006: the transport was
+    /// lost; TLS, connecting, the handshake).
+    ///
+    /// A peer's close frame, as received, may be forwarded as it is: its
+    /// code is one that may be sent, or absent (then send a close frame
+    /// without one).
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, Error, StreamError};
+    /// let lost = StreamError::Io(std::io::ErrorKind::ConnectionReset.into());
+    /// assert_eq!(lost.close_code(), Some(CloseCode::ABNORMAL));
+    /// assert_eq!(lost.onward_close_code(), CloseCode::BAD_GATEWAY);
+    /// let too_big = StreamError::Protocol(Error::MessageTooLarge);
+    /// assert_eq!(too_big.onward_close_code(), CloseCode::MESSAGE_TOO_BIG);
+    /// ```
+    pub fn onward_close_code(&self) -> CloseCode {
+        match (self, self.close_code()) {
+            (StreamError::Closed, _) => CloseCode::NORMAL,
+            (_, Some(code)) if code.is_sendable() => code,
+            _ => CloseCode::BAD_GATEWAY,
+        }
+    }
+
     /// The handshake failure, if this is one.
     pub fn handshake(&self) -> Option<&HandshakeError> {
         match self {

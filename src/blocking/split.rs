@@ -20,7 +20,7 @@ use core::time::Duration;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, TryLockError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
 
 use std::string::String;
 use std::vec::Vec;
@@ -53,45 +53,65 @@ struct WriteHalf {
     timeouts: TimeoutCache,
 }
 
-/// How a flush gets the write side.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Take {
-    /// Wait for it.
-    Wait,
-    /// Leave the writing to its holder if it is taken.
-    Try,
-}
-
 impl Shared {
-    /// Writes everything queued, each write bounded by `bound`. `Ok(false)`
-    /// if a write timed out or (`Take::Try`) another thread is writing.
-    fn flush(&self, take: Take, bound: Option<Duration>) -> io::Result<bool> {
-        loop {
-            let mut w = match self.write.try_lock() {
-                Ok(w) => w,
-                Err(TryLockError::Poisoned(p)) => p.into_inner(),
-                Err(TryLockError::WouldBlock) if take == Take::Wait => lock(&self.write),
-                Err(TryLockError::WouldBlock) => {
-                    // The holder checks the flag after it lets go; try once
-                    // more in case it let go before the flag was up.
-                    self.flush_wanted.store(true, Ordering::SeqCst);
-                    match self.write.try_lock() {
-                        Ok(w) => w,
-                        Err(TryLockError::Poisoned(p)) => p.into_inner(),
-                        Err(TryLockError::WouldBlock) => return Ok(false),
-                    }
+    /// Writes everything queued, each write bounded by `bound`, unless
+    /// another thread is writing (it then writes this too). `Ok(false)` if a
+    /// write timed out or another thread is writing.
+    fn try_flush(&self, bound: Option<Duration>) -> io::Result<bool> {
+        match self.try_take_write() {
+            Some(w) => self.write_holding(w, bound),
+            None => Ok(false),
+        }
+    }
+
+    /// The write side, unless another thread holds it: that thread then
+    /// writes what was queued meanwhile before it lets go.
+    fn try_take_write(&self) -> Option<MutexGuard<'_, WriteHalf>> {
+        match self.write.try_lock() {
+            Ok(w) => Some(w),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => {
+                // The holder checks the flag after it lets go; try once
+                // more in case it let go before the flag was up.
+                self.flush_wanted.store(true, Ordering::SeqCst);
+                match self.write.try_lock() {
+                    Ok(w) => Some(w),
+                    Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                    Err(TryLockError::WouldBlock) => None,
                 }
-            };
+            }
+        }
+    }
+
+    /// Writes everything queued with the write side held, then lets it go
+    /// (writing again if output was queued meanwhile by a thread that could
+    /// not take it).
+    fn write_holding<'a>(
+        &'a self,
+        mut w: MutexGuard<'a, WriteHalf>,
+        bound: Option<Duration>,
+    ) -> io::Result<bool> {
+        loop {
             self.flush_wanted.store(false, Ordering::SeqCst);
             let result = self.write_queued(&mut w, bound);
-            drop(w);
-            *lock(&self.releases) += 1;
-            self.released.notify_all();
+            self.release(w);
             match result {
-                Ok(true) if self.flush_wanted.load(Ordering::SeqCst) => {}
+                Ok(true) if self.flush_wanted.load(Ordering::SeqCst) => {
+                    match self.try_take_write() {
+                        Some(next) => w = next,
+                        None => return Ok(true),
+                    }
+                }
                 other => return other,
             }
         }
+    }
+
+    /// Lets go of the write side, waking a reader waiting for it.
+    fn release(&self, w: MutexGuard<'_, WriteHalf>) {
+        drop(w);
+        *lock(&self.releases) += 1;
+        self.released.notify_all();
     }
 
     /// Writes the connection's queue from shared handles to its chunks,
@@ -203,7 +223,7 @@ impl Driver for SplitDriver<'_> {
     }
 
     fn write_output(&mut self, timeout: Option<Duration>) -> io::Result<bool> {
-        self.shared.flush(Take::Try, timeout)
+        self.shared.try_flush(timeout)
     }
 
     fn read(&mut self, dst: &mut [u8], timeout: Option<Duration>) -> io::Result<usize> {
@@ -287,19 +307,47 @@ impl Reader {
 impl Writer {
     /// Queues `message` and writes everything queued.
     ///
+    /// The write side is held from queueing to writing, so the [`Reader`]
+    /// never finds a send's data queued and writes it itself: reading never
+    /// waits for data this half sends.
+    ///
     /// # Errors
     /// As [`WebSocket::send`](super::WebSocket::send).
     pub fn send(&self, message: Message) -> Result<(), StreamError> {
-        self.write(message)?;
-        self.flush()
+        let w = lock(&self.shared.write);
+        if let Err(e) = lock(&self.shared.conn).send(message) {
+            self.shared.release(w);
+            return Err(e.into());
+        }
+        self.flush_holding(w)
     }
 
-    /// Queues `message` without writing it; [`flush`](Self::flush) writes it.
+    /// Queues `message`, and writes the queue once more than
+    /// [`Config::write_buffer_size`](crate::Config::write_buffer_size) bytes
+    /// are queued, as [`WebSocket::write`](super::WebSocket::write) does;
+    /// [`flush`](Self::flush) writes the rest (or the [`Reader`] does, when
+    /// it next writes).
     ///
     /// # Errors
-    /// [`StreamError::Protocol`] if the core refuses the message.
+    /// [`StreamError::Protocol`] if the core refuses the message; as
+    /// [`flush`](Self::flush) when the queue is written.
     pub fn write(&self, message: Message) -> Result<(), StreamError> {
-        lock(&self.shared.conn).send(message)?;
+        let w = lock(&self.shared.write);
+        let full = {
+            let mut conn = lock(&self.shared.conn);
+            match conn.send(message) {
+                Ok(()) => conn.output_is_full(),
+                Err(e) => {
+                    drop(conn);
+                    self.shared.release(w);
+                    return Err(e.into());
+                }
+            }
+        };
+        if full {
+            return self.flush_holding(w);
+        }
+        self.shared.release(w);
         Ok(())
     }
 
@@ -310,13 +358,18 @@ impl Writer {
     /// [`StreamError::Io`] if the write fails or the write timeout passes
     /// (the rest stays queued); the connection's failure if it failed.
     pub fn flush(&self) -> Result<(), StreamError> {
+        self.flush_holding(lock(&self.shared.write))
+    }
+
+    /// [`flush`](Self::flush) with the write side already taken.
+    fn flush_holding(&self, w: MutexGuard<'_, WriteHalf>) -> Result<(), StreamError> {
         let closing = {
             let mut conn = lock(&self.shared.conn);
             let left = self.shared.clock.until_deadline(&mut conn);
             left.filter(|_| conn.state() != State::Open)
         };
         let bound = min_bound(self.write_timeout, closing);
-        let result = self.shared.flush(Take::Wait, bound);
+        let result = self.shared.write_holding(w, bound);
         let mut conn = lock(&self.shared.conn);
         match result {
             Ok(true) => Ok(()),

@@ -37,11 +37,16 @@ use crate::rng::MaskRng;
 
 /// Where the connection is in its lifecycle (§4, §7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum State {
     /// Messages flow both ways.
     Open,
     /// This endpoint sent a close frame and waits for the peer's.
     CloseSent,
+    /// The peer's close frame came and, with [`Config::echo_close`] off,
+    /// the application has yet to send its own (it may still send data
+    /// first, §5.5.1); nothing more is read.
+    CloseReceived,
     /// Both close frames were exchanged, or the connection failed, or the
     /// transport is gone.
     Closed,
@@ -88,12 +93,16 @@ use receive::{Incoming, PartialFrame};
 ///    over, and [`failure`](Self::failure) says whether it ended cleanly.
 /// 5. **Wait** for the transport to be readable (or writable, while output
 ///    is queued) or for the deadline of `poll_timeout`, whichever comes
-///    first, and start again. Stop reading while more than
-///    [`Config::write_buffer_size`] bytes are queued and the transport does
-///    not take them (backpressure), but keep the deadline armed.
+///    first, and start again. Keep reading while output waits for the
+///    transport: what the connection queues by itself in answer to the peer
+///    is bounded without pausing reads (pongs are coalesced, §5.5.3), and a
+///    driver that stopped reading because its own output is full deadlocks
+///    against a peer doing the same.
 ///
 /// Sending ([`send_text`](Self::send_text) and the others) only queues
-/// output; write it as in step 3.
+/// output; write it as in step 3. Data output is bounded where it is
+/// produced: take no more messages while [`output_is_full`](Self::output_is_full)
+/// (a send waits, a non-waiting send refuses).
 pub struct Connection {
     role: Role,
     config: Settings,
@@ -112,6 +121,13 @@ pub struct Connection {
     /// The type of the fragmented message being sent, if one is unfinished.
     outgoing: Option<DataKind>,
     out: Output,
+    /// The payload of the latest ping, to answer once the pong queued
+    /// before it is written: pongs are coalesced (§5.5.3), so a peer that
+    /// floods pings and does not read holds at most two pongs here.
+    pong_due: Option<Bytes>,
+    /// Where in the output stream (see [`Output::end`]) the last queued
+    /// pong ends.
+    pong_end: u64,
     rng: Option<MaskRng>,
     timers: time::Timers,
     stats: stats::Counters,
@@ -168,6 +184,8 @@ impl Connection {
             incoming: Incoming::default(),
             outgoing: None,
             out: Output::default(),
+            pong_due: None,
+            pong_end: 0,
             rng,
             timers: time::Timers::default(),
             stats: stats::Counters::default(),
@@ -190,8 +208,7 @@ impl Connection {
 
     /// Whether more than [`Config::write_buffer_size`] bytes are queued:
     /// the high-water mark past which an adapter stops taking messages (a
-    /// send waits, a non-waiting send refuses) and stops reading while the
-    /// transport does not take the output.
+    /// send waits, a non-waiting send refuses). Reading goes on regardless.
     pub fn output_is_full(&self) -> bool {
         self.out.len() > self.config.write_buffer_size
     }
@@ -211,6 +228,13 @@ impl Connection {
         self.state
     }
 
+    /// Whether messages may be sent: the connection has not failed and this
+    /// endpoint has not sent its close frame (after the peer's close, with
+    /// [`Config::echo_close`] off, it still may, §5.5.1).
+    pub fn can_send(&self) -> bool {
+        self.failure.is_none() && self.close_owed()
+    }
+
     /// The error the connection failed with, if it did.
     pub fn failure(&self) -> Option<&Error> {
         self.failure.as_ref()
@@ -227,6 +251,11 @@ impl Connection {
         self.stats.with_latency(self.latency())
     }
 
+    /// Whether this endpoint has yet to send its close frame.
+    fn close_owed(&self) -> bool {
+        matches!(self.state, State::Open | State::CloseReceived)
+    }
+
     /// Moves to `state`; leaving `Open` starts the close deadline.
     fn set_state(&mut self, state: State) {
         if state != State::Open {
@@ -239,7 +268,7 @@ impl Connection {
     /// none was sent yet, and makes the error sticky.
     fn fail_with(&mut self, e: Error) -> Error {
         if self.failure.is_none() {
-            if self.state == State::Open && !self.transport_done {
+            if self.close_owed() && !self.transport_done {
                 if let Some(code) = e.close_code().filter(|c| c.is_sendable()) {
                     self.write_frame(
                         OpCode::Close,
@@ -293,9 +322,16 @@ impl Connection {
     pub fn transport_failed(&mut self) {
         self.transport_done = true;
         self.out.clear();
-        if self.state != State::Closed {
-            self.set_state(State::Closed);
-            self.failure.get_or_insert(Error::AbnormalClosure);
+        self.pong_due = None;
+        match self.state {
+            State::Closed => {}
+            // The peer's close frame came: its code is the connection's
+            // (§7.1.5), however the transport ended after it.
+            State::CloseReceived => self.set_state(State::Closed),
+            _ => {
+                self.set_state(State::Closed);
+                self.failure.get_or_insert(Error::AbnormalClosure);
+            }
         }
     }
 }
@@ -319,6 +355,12 @@ pub struct Settings {
     pub idle_timeout: Option<core::time::Duration>,
     /// [`Config::fragments`].
     pub fragments: bool,
+    /// [`Config::max_send_frame_size`].
+    pub max_send_frame_size: usize,
+    /// [`Config::answer_pings`].
+    pub answer_pings: bool,
+    /// [`Config::echo_close`].
+    pub echo_close: bool,
 }
 
 impl From<&Config> for Settings {
@@ -331,6 +373,9 @@ impl From<&Config> for Settings {
             keepalive: c.keepalive,
             idle_timeout: c.idle_timeout,
             fragments: c.fragments,
+            max_send_frame_size: c.max_send_frame_size.max(1),
+            answer_pings: c.answer_pings,
+            echo_close: c.echo_close,
         }
     }
 }

@@ -85,6 +85,10 @@ const READ_CHUNK: usize = 4096;
 /// factor more, plus `READ_CHUNK`), never a header's length claim, while a
 /// large frame still arrives in a few reads with little copying.
 const GROWTH: usize = 3;
+/// The most a read asks for while a data frame is streamed in pieces
+/// ([`Config::fragments`](crate::Config::fragments)): its bytes leave the
+/// buffer as they arrive, so the buffer need not grow with the frame.
+const STREAM_READ: usize = 128 << 10;
 
 impl Connection {
     /// Takes the next event off the front of `buf`.
@@ -104,7 +108,7 @@ impl Connection {
         if buf.is_empty()
             && self.frame.is_none()
             && self.failure.is_none()
-            && self.state != State::Closed
+            && matches!(self.state, State::Open | State::CloseSent)
             && !self.transport_done
         {
             return Ok(Received::NeedMore);
@@ -121,7 +125,9 @@ impl Connection {
             return Err(e.clone());
         }
         loop {
-            if self.state == State::Closed || (self.transport_done && self.frame.is_none()) {
+            if matches!(self.state, State::Closed | State::CloseReceived)
+                || (self.transport_done && self.frame.is_none())
+            {
                 // Nothing after the peer's close frame is read (§5.5.1).
                 buf.clear();
                 return Ok(Received::Closed);
@@ -152,6 +158,10 @@ impl Connection {
     /// no frame pending, 4 KiB: a read that may wait for a long time (a
     /// blocking one holds its buffer meanwhile) asks for little.
     ///
+    /// In streaming mode ([`Config::fragments`](crate::Config::fragments))
+    /// a data frame's bytes leave the buffer as they arrive, and a read
+    /// asks for at most 128 KiB.
+    ///
     /// Memory follows the bytes that arrived, never a header's length claim:
     /// a read asks for at most the larger of 4 KiB, three times what is
     /// buffered, and the size of the last frame the peer completed (a
@@ -169,6 +179,11 @@ impl Connection {
     /// for 4 KiB).
     pub fn read_size_hint(&self, buffered: usize, capacity: usize) -> usize {
         let needed = self.bytes_needed(buffered);
+        if self.streams_pending_frame() {
+            // Handed out in pieces as it arrives: reads of a bounded size,
+            // whatever the frame's length.
+            return needed.saturating_add(READ_CHUNK).min(STREAM_READ);
+        }
         let limit = READ_CHUNK
             .max(buffered.saturating_mul(GROWTH))
             .max(self.last_frame_len);
@@ -188,6 +203,11 @@ impl Connection {
         }
     }
 
+    /// Whether the pending frame is a data frame handed out in pieces.
+    fn streams_pending_frame(&self) -> bool {
+        self.config.fragments && self.frame.is_some_and(|f| !f.header.opcode.is_control())
+    }
+
     /// Reports that the transport reached end of stream.
     ///
     /// # Errors
@@ -198,8 +218,18 @@ impl Connection {
         if let Some(e) = &self.failure {
             return Err(e.clone());
         }
-        if self.state == State::Closed {
-            return Ok(());
+        match self.state {
+            State::Closed => return Ok(()),
+            // The peer closed after its close frame, before this endpoint
+            // answered: the connection's close code is the peer's (§7.1.5),
+            // and there is nothing left to send it to.
+            State::CloseReceived => {
+                self.set_state(State::Closed);
+                self.out.clear();
+                self.pong_due = None;
+                return Ok(());
+            }
+            _ => {}
         }
         self.set_state(State::Closed);
         self.failure = Some(Error::AbnormalClosure);
@@ -250,8 +280,9 @@ impl Connection {
             frame.consumed += available;
         }
         if frame.done < frame.len {
+            let piece = self.piece(&mut frame, buf);
             self.frame = Some(frame);
-            return Ok(Step::NeedMore);
+            return Ok(piece.map_or(Step::NeedMore, Step::Event));
         }
         self.frame = None;
         self.last_frame_len = frame.wire_len;
@@ -265,6 +296,50 @@ impl Connection {
             buf.split_to(rest).freeze()
         };
         self.dispatch(frame.header, payload)
+    }
+
+    /// In streaming mode ([`Config::fragments`](crate::Config::fragments)),
+    /// what arrived of an unfinished data frame, handed out now so that the
+    /// frame is never held whole: the unmasked and validated bytes taken
+    /// off the caller's buffer (no copy), or what a compressed frame
+    /// inflated to so far. `None` if nothing new is ready.
+    fn piece(&mut self, frame: &mut PartialFrame, buf: &mut BytesMut) -> Option<Event> {
+        if !self.config.fragments || frame.header.opcode.is_control() {
+            return None;
+        }
+        let kind = self.incoming.kind?;
+        let payload = if self.incoming.compressed {
+            self.take_inflated()?
+        } else {
+            let ready = frame.done - frame.consumed;
+            if ready == 0 {
+                return None;
+            }
+            frame.consumed += ready;
+            buf.split_to(ready).freeze()
+        };
+        Some(Event::Fragment(Fragment {
+            kind,
+            payload,
+            fin: false,
+        }))
+    }
+
+    /// What the inflater produced so far, counted against the message limit.
+    #[cfg(feature = "deflate")]
+    fn take_inflated(&mut self) -> Option<Bytes> {
+        let codec = self.deflate.as_mut()?;
+        if codec.output().is_empty() {
+            return None;
+        }
+        let payload = codec.take_output();
+        self.incoming.size = self.incoming.size.saturating_add(payload.len());
+        Some(payload)
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    fn take_inflated(&mut self) -> Option<Bytes> {
+        None
     }
 
     /// Checks a header against the connection state, before any payload is
@@ -324,8 +399,8 @@ impl Connection {
     pub(super) fn dispatch(&mut self, header: FrameHeader, payload: Bytes) -> Result<Step, Error> {
         match header.opcode {
             OpCode::Ping => {
-                if self.state == State::Open {
-                    self.write_frame(OpCode::Pong, true, 0, payload.clone());
+                if self.state == State::Open && self.config.answer_pings {
+                    self.answer_ping(payload.clone());
                 }
                 Ok(Step::Event(Event::Ping(payload)))
             }
@@ -335,15 +410,23 @@ impl Connection {
             }
             OpCode::Close => {
                 let frame = CloseFrame::parse(payload)?;
-                if self.state == State::Open {
-                    // Echo the status code (§5.5.1); an empty close gets an empty echo.
-                    let mut echo = BytesMut::new();
-                    if let Some(f) = &frame {
-                        echo.extend_from_slice(&f.code.as_u16().to_be_bytes());
+                let state = match self.state {
+                    // The application answers (a proxy relays the far
+                    // end's close): nothing more is read meanwhile.
+                    State::Open if !self.config.echo_close => State::CloseReceived,
+                    State::Open => {
+                        // Echo the status code (§5.5.1); an empty close gets
+                        // an empty echo.
+                        let mut echo = BytesMut::new();
+                        if let Some(f) = &frame {
+                            echo.extend_from_slice(&f.code.as_u16().to_be_bytes());
+                        }
+                        self.write_frame(OpCode::Close, true, 0, echo.freeze());
+                        State::Closed
                     }
-                    self.write_frame(OpCode::Close, true, 0, echo.freeze());
-                }
-                self.set_state(State::Closed);
+                    _ => State::Closed,
+                };
+                self.set_state(state);
                 self.peer_close = Some(alloc::boxed::Box::new(frame.clone()));
                 Ok(Step::Event(Event::Close(frame)))
             }

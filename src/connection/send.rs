@@ -49,13 +49,30 @@ impl Connection {
             .as_mut()
             .and_then(|c| c.compress_message(&payload))
         {
-            self.write_frame(opcode, true, RSV1, compressed);
+            self.write_data(opcode, true, RSV1, compressed);
             self.stats.messages_sent += 1;
             return Ok(());
         }
-        self.write_frame(opcode, true, 0, payload);
+        self.write_data(opcode, true, 0, payload);
         self.stats.messages_sent += 1;
         Ok(())
+    }
+
+    /// Queues a data message's (or fragment's) payload as frames of at most
+    /// [`Config::max_send_frame_size`](crate::Config::max_send_frame_size),
+    /// each a slice of `payload` (§5.4): the first with `opcode` and `rsv`
+    /// (RFC 7692 §6: RSV1 on a message's first frame only), the rest
+    /// continuations, the last with `fin`.
+    fn write_data(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: Bytes) {
+        let max = self.config.max_send_frame_size;
+        let (mut opcode, mut rsv, mut rest) = (opcode, rsv, payload);
+        while rest.len() > max {
+            let frame = rest.split_to(max);
+            self.write_frame(opcode, false, rsv, frame);
+            opcode = OpCode::Continuation;
+            rsv = 0;
+        }
+        self.write_frame(opcode, fin, rsv, rest);
     }
 
     /// Queues a message framed once for many connections (fan-out): on a
@@ -70,8 +87,9 @@ impl Connection {
         if self.outgoing.is_some() {
             return Err(Error::FragmentOutOfOrder);
         }
-        if self.role == Role::Client {
-            // Masked with this connection's own keys.
+        if self.role == Role::Client || message.payload().len() > self.config.max_send_frame_size {
+            // Masked with this connection's own keys, or framed in pieces
+            // this connection's frame size allows.
             return self.send_data(message.opcode(), message.payload().clone());
         }
         #[cfg(feature = "deflate")]
@@ -80,7 +98,11 @@ impl Connection {
             match codec.prepared(message.payload().len()) {
                 Prepared::Uncompressed => {}
                 Prepared::Shared { bits, level } => {
-                    if let Some(frame) = message.compressed_frame(bits, level) {
+                    let fits = |frame: &Bytes| {
+                        let header = crate::frame::header_len(frame).unwrap_or(0);
+                        frame.len() - header <= self.config.max_send_frame_size
+                    };
+                    if let Some(frame) = message.compressed_frame(bits, level).filter(fits) {
                         self.out.push_shared(frame);
                         self.stats.messages_sent += 1;
                         return Ok(());
@@ -134,10 +156,10 @@ impl Connection {
             let first = opcode != OpCode::Continuation;
             let (payload, compressed) = codec.compress_fragment(first, payload, fin);
             let rsv = if compressed && first { RSV1 } else { 0 };
-            self.write_frame(opcode, fin, rsv, payload);
+            self.write_data(opcode, fin, rsv, payload);
             return Ok(());
         }
-        self.write_frame(opcode, fin, 0, payload);
+        self.write_data(opcode, fin, 0, payload);
         Ok(())
     }
 
@@ -150,8 +172,9 @@ impl Connection {
         self.send_control(OpCode::Ping, payload.into())
     }
 
-    /// Queues an unsolicited pong (a heartbeat, §5.5.3). Pongs answering
-    /// pings are queued by the connection itself.
+    /// Queues a pong: unsolicited (a heartbeat, §5.5.3), or the answer to a
+    /// ping when [`Config::answer_pings`](crate::Config::answer_pings) is
+    /// off (otherwise the connection answers pings itself).
     ///
     /// # Errors
     /// As [`send_ping`](Self::send_ping).
@@ -196,7 +219,12 @@ impl Connection {
             frame.encode(&mut payload);
         }
         self.write_frame(OpCode::Close, true, 0, payload.freeze());
-        self.set_state(State::CloseSent);
+        // Answering the peer's close (with `Config::echo_close` off) ends
+        // the close handshake.
+        self.set_state(match self.state {
+            State::CloseReceived => State::Closed,
+            _ => State::CloseSent,
+        });
         Ok(())
     }
 
@@ -227,7 +255,7 @@ impl Connection {
         if let Some(e) = &self.failure {
             return Err(e.clone());
         }
-        if self.state != State::Open {
+        if !self.close_owed() {
             return Err(Error::SendAfterClose);
         }
         if self.role == Role::Client && self.rng.is_none() {
@@ -294,8 +322,35 @@ impl Connection {
     /// count larger than [`pending_output`](Self::pending_output) drops
     /// everything (the queue was dropped meanwhile, at the close deadline).
     pub fn advance_output(&mut self, n: usize) {
+        let before = self.out.written();
         self.out.advance(n);
-        self.stats.bytes_sent += n as u64;
+        self.stats.bytes_sent += self.out.written() - before;
+        self.queue_due_pong();
+    }
+
+    /// Answers a ping (§5.5.2), coalescing pongs (§5.5.3): while the pong
+    /// queued for an earlier ping is not written yet, only the latest
+    /// ping's payload is kept, to be answered once it is. So a peer that
+    /// floods pings and does not read costs two pongs, not one per ping.
+    pub(super) fn answer_ping(&mut self, payload: Bytes) {
+        if self.out.written() < self.pong_end {
+            self.pong_due = Some(payload);
+        } else {
+            self.write_frame(OpCode::Pong, true, 0, payload);
+            self.pong_end = self.out.end();
+        }
+    }
+
+    /// Queues the coalesced pong once the one before it is written, unless
+    /// this endpoint has sent its close frame meanwhile.
+    fn queue_due_pong(&mut self) {
+        if self.out.written() >= self.pong_end {
+            if let Some(payload) = self.pong_due.take() {
+                if self.state == State::Open {
+                    self.answer_ping(payload);
+                }
+            }
+        }
     }
 
     /// Appends to `dst` up to `max` of the queued chunks as shared handles
@@ -310,6 +365,7 @@ impl Connection {
     pub fn pop_output(&mut self) -> Option<Bytes> {
         let chunk = self.out.pop_chunk()?;
         self.stats.bytes_sent += chunk.len() as u64;
+        self.queue_due_pong();
         Some(chunk)
     }
 }

@@ -300,6 +300,7 @@ impl Connection {
     fn close_deadline_passed(&mut self) {
         self.transport_done = true;
         self.out.clear();
+        self.pong_due = None;
         if self.state != State::Closed {
             self.set_state(State::Closed);
             if self.failure.is_none() {

@@ -15,8 +15,8 @@
 //!   [`Config::handshake_timeout`](crate::Config::handshake_timeout).
 //! - **Backpressure**: sending waits while more than
 //!   [`Config::write_buffer_size`](crate::Config::write_buffer_size) bytes are
-//!   queued; reading stops while the queue (pongs) is over it and the peer
-//!   does not read.
+//!   queued. Reading never waits for the output: two endpoints streaming
+//!   both ways at once, each with a full queue, keep draining each other.
 //! - **Memory**: an idle connection holds no read buffer (the read that waits
 //!   for the next frame lands in a stack buffer), and the write queue is
 //!   released once written.

@@ -17,7 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
 use crate::close::CloseCode;
-use crate::connection::{Connection, Received, State, Timestamp};
+use crate::connection::{Connection, Received, Timestamp};
 use crate::message::Message;
 use crate::prepared::PreparedMessage;
 use crate::stream_error::StreamError;
@@ -214,7 +214,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
 
     /// Whether a non-waiting send may queue now.
     fn try_queue(&self) -> Result<(), TrySendError<()>> {
-        if self.send_error().is_some() || self.conn.state() != State::Open {
+        if self.send_error().is_some() || !self.conn.can_send() {
             return Err(TrySendError::Closed(()));
         }
         if self.conn.output_is_full() {
@@ -495,7 +495,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                 // Act on what the deadline changed (a failure to report).
                 continue;
             }
-            let written = self.poll_write_or_fail(cx);
+            // Reading goes on whether or not the output drains: the core
+            // bounds what it queues by itself, and sends wait for room.
+            let _ = self.poll_write_or_fail(cx);
             if self.conn.should_close_transport() {
                 ready!(self.poll_shutdown(cx));
                 self.done = true;
@@ -511,12 +513,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                     None => tracing::debug!("connection closed"),
                 }
                 return Poll::Ready(error.map(Err));
-            }
-            // A peer that sends but does not read gets no more reads while
-            // the output is over the high-water mark (the deadline stays
-            // armed).
-            if written.is_pending() && self.conn.output_is_full() {
-                return Poll::Pending;
             }
             if self.eof {
                 return Poll::Pending;
@@ -637,7 +633,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     /// receiving side then sees the peer's close and the end of the stream.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
         let this = self.get_mut();
-        if this.conn.state() == State::Open && this.conn.failure().is_none() {
+        if this.conn.can_send() {
             this.conn.close(CloseCode::NORMAL, "")?;
             crate::trace::ws_event!(debug, parent: &this.span, code = 1000u16, "close frame sent");
         }
