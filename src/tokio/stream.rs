@@ -332,6 +332,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         Poll::Ready(Ok(()))
     }
 
+    /// [`poll_write_or_fail`](Self::poll_write_or_fail) from the reading
+    /// side. A transport keeps one write waker, the last task's to wait on
+    /// it: when this task's writes make room, the sending task (whose
+    /// waker this one may have displaced) is woken to queue more.
+    fn poll_write_reading(&mut self, cx: &mut Context<'_>) {
+        let before = self.conn.pending_output();
+        let _ = self.poll_write_or_fail(cx);
+        if self.conn.pending_output() < before {
+            if let Some(wakers) = &self.wakers {
+                wakers.wake_side(Side::Sending);
+            }
+        }
+    }
+
     /// Writes output, turning a write error into the transport's loss.
     fn poll_write_or_fail(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         match ready!(self.poll_write_output(cx)) {
@@ -471,7 +485,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                     // Stamp the arrival, and send pongs and close echoes
                     // without waiting for the caller.
                     self.poll_deadline(cx, Side::Reading);
-                    let _ = self.poll_write_or_fail(cx);
+                    self.poll_write_reading(cx);
                     let message: Message = event.into();
                     #[cfg(feature = "tracing")]
                     match &message {
@@ -497,7 +511,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             }
             // Reading goes on whether or not the output drains: the core
             // bounds what it queues by itself, and sends wait for room.
-            let _ = self.poll_write_or_fail(cx);
+            self.poll_write_reading(cx);
             if self.conn.should_close_transport() {
                 ready!(self.poll_shutdown(cx));
                 self.done = true;
