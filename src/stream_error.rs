@@ -5,7 +5,7 @@ use core::fmt;
 use std::io;
 
 use crate::close::CloseCode;
-use crate::handshake::HandshakeError;
+use crate::handshake::{HandshakeError, Refusal};
 
 /// Why an adapter operation failed.
 #[non_exhaustive]
@@ -85,6 +85,31 @@ impl StreamError {
         match self {
             StreamError::Protocol(crate::Error::Handshake(e)) => Some(e),
             _ => None,
+        }
+    }
+
+    /// The refusal a gateway (a reverse proxy) answers its own client with
+    /// when connecting to its upstream server failed with this error:
+    ///
+    /// - the upstream refused
+    ///   ([`HandshakeError::Refused`]): that refusal, passed on as
+    ///   [`RefusedResponse::to_refusal`](crate::handshake::RefusedResponse::to_refusal)
+    ///   describes (status, end-to-end fields, body as received);
+    /// - anything else: `502 Bad Gateway`, with no field and no body. The
+    ///   upstream could not be resolved or reached
+    ///   ([`Connect`](Self::Connect)), did not answer in time
+    ///   ([`HandshakeTimeout`](Self::HandshakeTimeout)), failed TLS
+    ///   ([`Tls`](Self::Tls), [`TlsUnsupported`](Self::TlsUnsupported)),
+    ///   broke the connection ([`Io`](Self::Io)), or answered with something
+    ///   that is not a valid handshake response; an invalid upstream URL
+    ///   also gives 502. The error itself, for the gateway's log, is `self`.
+    ///
+    /// Write it with [`Refusal::to_bytes`], or return it from the decision
+    /// of `rfc6455::tokio::accept_with_async` (feature `tokio`).
+    pub fn gateway_refusal(&self) -> Refusal {
+        match self.handshake().and_then(HandshakeError::refused) {
+            Some(refused) => refused.to_refusal(),
+            None => Refusal::new(502),
         }
     }
 }

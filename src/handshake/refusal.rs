@@ -15,13 +15,29 @@ use alloc::vec::Vec;
 use bytes::Bytes;
 use core::fmt;
 
-use super::HandshakeError;
 use super::error::refusal_field;
 use super::head::{push_decimal, write_head};
-use super::headers::push_extra_header;
+use super::headers::{list_elements, push_extra_header, valid_extra_header};
+use super::{HandshakeError, RefusedResponse};
 
 /// Headers the refusal sets itself, which [`Refusal::header`] refuses.
 const RESERVED: &[&str] = &["Connection", "Content-Length", "Transfer-Encoding"];
+
+/// Fields of a received refusal that are not passed on: those the refusal
+/// sets itself ([`RESERVED`]), and the other fields that describe one
+/// connection rather than the response (hop-by-hop, RFC 9110 §7.6.1;
+/// `Trailer` announces trailers, which are neither kept nor sent). None of
+/// them may appear in an HTTP/2 response either (RFC 9113 §8.2.2).
+const HOP_BY_HOP: &[&str] = &[
+    "Connection",
+    "Content-Length",
+    "Transfer-Encoding",
+    "Keep-Alive",
+    "Proxy-Connection",
+    "TE",
+    "Trailer",
+    "Upgrade",
+];
 
 /// A refused handshake: what the server answers instead of `101`.
 ///
@@ -198,6 +214,48 @@ impl From<HandshakeError> for Refusal {
     }
 }
 
+/// A refusal received by a client, to pass on as a server: what a gateway
+/// (a reverse proxy) answers its own client with when its upstream server
+/// refused. Same as [`RefusedResponse::to_refusal`], which says what is
+/// kept.
+impl From<&RefusedResponse> for Refusal {
+    fn from(refused: &RefusedResponse) -> Self {
+        // A refusal cannot carry a status outside 300..=599 (it would turn
+        // into a 500, blaming the gateway); an upstream answering the
+        // upgrade with one gave an invalid response, which is what 502
+        // says (RFC 9110 §15.6.3).
+        if !(300..=599).contains(&refused.status) {
+            return Refusal::new(502);
+        }
+        let mut refusal = Refusal::new(refused.status).body(refused.body.clone());
+        // The fields `Connection` names are hop-by-hop too (RFC 9110
+        // §7.6.1).
+        let connection_options = || {
+            refused
+                .headers
+                .get_all("Connection")
+                .flat_map(list_elements)
+        };
+        for (name, value) in refused.headers.iter() {
+            let hop_by_hop = HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
+                || connection_options().any(|o| o.eq_ignore_ascii_case(name.as_bytes()));
+            if hop_by_hop {
+                continue;
+            }
+            // A refusal holds text: a value that is not UTF-8 (obs-text),
+            // or one that could not be sent, is left out rather than turn
+            // the whole answer into the 500 an invalid field gives.
+            match core::str::from_utf8(value) {
+                Ok(value) if valid_extra_header(name, value, RESERVED) => {
+                    refusal.headers.push((name.to_string(), value.to_string()));
+                }
+                _ => {}
+            }
+        }
+        refusal
+    }
+}
+
 /// The error a refusal stands for ([`Refusal::error`]).
 impl From<Refusal> for HandshakeError {
     fn from(refusal: Refusal) -> Self {
@@ -273,6 +331,71 @@ mod tests {
             alloc::format!("{refusal}"),
             "refused with 401: request rejected with status 401"
         );
+    }
+
+    fn received(status: u16, fields: &[(&[u8], &[u8])], body: &'static [u8]) -> RefusedResponse {
+        let headers = super::super::Headers::from_fields(fields.iter().copied());
+        let mut refused = RefusedResponse::new(status, headers);
+        refused.body = Bytes::from_static(body);
+        refused
+    }
+
+    #[test]
+    fn a_received_refusal_passes_on_without_its_hop_by_hop_fields() {
+        let refused = received(
+            401,
+            &[
+                (b"WWW-Authenticate", b"Bearer realm=\"chat\""),
+                (b"Connection", b"close, X-Hop"),
+                (b"Content-Length", b"25"),
+                (b"Transfer-Encoding", b"identity"),
+                (b"keep-alive", b"timeout=5"),
+                (b"Proxy-Connection", b"close"),
+                (b"TE", b"trailers"),
+                (b"Trailer", b"X-Sum"),
+                (b"Upgrade", b"h2c"),
+                (b"x-hop", b"named by Connection"),
+                (b"Content-Type", b"application/json"),
+                (b"X-Latin-1", b"caf\xe9"),
+                (b"Set-Cookie", b"a=1"),
+                (b"Set-Cookie", b"b=2"),
+            ],
+            br#"{"error":"invalid_token"}"#,
+        );
+        let refusal = refused.to_refusal();
+        assert_eq!(refusal, Refusal::from(&refused));
+        assert_eq!(refusal.error(), HandshakeError::Rejected(401));
+        assert_eq!(
+            refusal.to_bytes(),
+            &b"HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 25\r\n\
+               WWW-Authenticate: Bearer realm=\"chat\"\r\nContent-Type: application/json\r\n\
+               Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n{\"error\":\"invalid_token\"}"[..]
+        );
+    }
+
+    #[test]
+    fn a_received_refusal_keeps_a_truncated_body_and_its_own_length() {
+        let mut refused = received(413, &[(b"Content-Length", b"20000")], b"zzz");
+        refused.truncated = true;
+        assert_eq!(
+            refused.to_refusal().to_bytes(),
+            b"HTTP/1.1 413 \r\nConnection: close\r\nContent-Length: 3\r\n\r\nzzz"
+        );
+    }
+
+    #[test]
+    fn a_received_status_that_is_no_refusal_gives_502() {
+        for status in [100, 200, 204, 299, 600] {
+            let refusal = received(status, &[(b"X", b"y")], b"body").to_refusal();
+            assert_eq!(
+                refusal.to_bytes(),
+                b"HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+                "{status}"
+            );
+        }
+        // The edges of the range pass through.
+        assert_eq!(received(300, &[], b"").to_refusal().status(), 300);
+        assert_eq!(received(599, &[], b"").to_refusal().status(), 599);
     }
 
     #[test]

@@ -19,8 +19,8 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::Headers;
 use super::headers::{list_elements, trim_ows};
+use super::{Headers, Refusal};
 
 /// A server's answer refusing the handshake (any status but 101, or for an
 /// extended CONNECT any status outside 2xx), as the client received it.
@@ -55,6 +55,49 @@ impl RefusedResponse {
     /// The body as text, if it is UTF-8.
     pub fn body_text(&self) -> Option<&str> {
         core::str::from_utf8(&self.body).ok()
+    }
+
+    /// This refusal as a server's [`Refusal`], for a gateway (a reverse
+    /// proxy) to answer its own client with what its upstream server
+    /// answered. `StreamError::gateway_refusal` (feature `std`) does this
+    /// from a failed connect, and gives 502 for any other failure.
+    ///
+    /// Kept: the status, the header fields in order, and the body as
+    /// received: decoded from chunked transfer coding, and only the first
+    /// [`Config::max_refusal_body`](crate::Config::max_refusal_body) bytes
+    /// of a longer body (see [`truncated`](Self::truncated)), which is then
+    /// sent with its own, shorter `Content-Length`.
+    ///
+    /// Left out: the fields the refusal writes itself (`Connection`,
+    /// `Content-Length`), the hop-by-hop fields that describe the upstream
+    /// connection rather than the response (`Transfer-Encoding`,
+    /// `Keep-Alive`, `Proxy-Connection`, `TE`, `Trailer`, `Upgrade`, and
+    /// any field the upstream's `Connection` names, RFC 9110 §7.6.1), and a
+    /// field whose value is not UTF-8 text. The reason phrase is the
+    /// refusal's own for the status. What remains is also a valid HTTP/2
+    /// answer (`handshake::http::extended_connect_refusal`, feature `http`).
+    ///
+    /// A status outside `300..=599` (a `2xx` to an upgrade, say) is not a
+    /// refusal a server can pass on: it gives `502 Bad Gateway` with no
+    /// field and no body, since the upstream's answer was invalid.
+    ///
+    /// ```
+    /// # async fn run(request: rfc6455::handshake::ClientRequest) {
+    /// use rfc6455::handshake::Refusal;
+    /// use rfc6455::Config;
+    ///
+    /// match rfc6455::tokio::connect_with(request, Config::default()).await {
+    ///     Ok((upstream, _response)) => { /* accept the client, relay */ }
+    ///     Err(error) => {
+    ///         // The upstream's refusal (or 502): answer the client with it.
+    ///         let refusal: Refusal = error.gateway_refusal();
+    ///         # let _ = refusal;
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn to_refusal(&self) -> Refusal {
+        Refusal::from(self)
     }
 }
 

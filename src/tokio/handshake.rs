@@ -2,6 +2,7 @@
 //! handshake deadline of [`Config::handshake_timeout`].
 
 use bytes::BytesMut;
+use core::future::Future;
 use std::borrow::ToOwned;
 use std::boxed::Box;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -56,6 +57,9 @@ async fn read_some<S: AsyncRead + Unpin>(
 /// # Errors
 /// A malformed request (answered with its status), a transport error, or the
 /// handshake timeout.
+///
+/// # Cancellation
+/// As [`accept_with`]: not cancel-safe, dropping the future closes `io`.
 pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,
 ) -> Result<WebSocketStream<S>, StreamError> {
@@ -68,11 +72,16 @@ pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
 /// or `Err(Refusal::new(401).json(...))`. Whatever ends the handshake, the
 /// answer is the core's refusal ([`Refusal::to_bytes`], the same in every
 /// adapter), after which the server lingers ([`REFUSAL_LINGER`]) and
-/// closes.
+/// closes. For a decision that has to wait for something (an upstream
+/// server, an authorisation service), see [`accept_with_async`].
 ///
 /// # Errors
 /// As [`accept`], plus the refusal `decide` returned, as its
 /// [`Refusal::error`].
+///
+/// # Cancellation
+/// Not cancel-safe: the future owns `io`, so dropping it before it
+/// completes closes the connection, with no answer if none was written yet.
 pub async fn accept_with<S, F>(
     io: S,
     config: Config,
@@ -82,10 +91,119 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&HandshakeRequest) -> Result<Accept, Refusal>,
 {
-    // The handshake's state (parser, request, timer) lives on the heap
-    // while it runs: a task awaiting this future then holds a pointer, not
-    // that state, for the whole life of its connection (tokio sizes a task
-    // by the largest state of its future).
+    // A decision that is ready at once: no copy of the request is needed,
+    // since the ready future holds only the answer.
+    accept_deciding(io, config, move |request: &HandshakeRequest| {
+        core::future::ready(decide(request))
+    })
+    .await
+}
+
+/// Accepts a WebSocket on `io` like [`accept_with`], with a decision that
+/// may wait: `decide` gets the request and returns a future of how to
+/// accept it or the [`Refusal`] to answer with. A reverse proxy uses it to
+/// connect to its upstream server first, then accepts the client with the
+/// subprotocol the upstream chose, or answers with the upstream's refusal
+/// ([`StreamError::gateway_refusal`]).
+///
+/// `decide` gets its own copy of the request (a few small allocations), so
+/// its future can keep it across `.await`s without borrowing from the
+/// handshake.
+///
+/// Everything else is as in [`accept_with`]: the refusal written is
+/// [`Refusal::to_bytes`], followed by the same linger
+/// ([`REFUSAL_LINGER`]).
+///
+/// # Deadline
+/// One deadline, [`Config::handshake_timeout`] from the call, covers
+/// reading the request, the decision and writing the answer. If the
+/// decision is still pending when it passes, its future is dropped (so
+/// whatever it was waiting on is cancelled, e.g. a connection to an
+/// upstream being opened is closed), the client gets no answer and the
+/// connection is closed, as for a request that arrived too slowly, and the
+/// call returns [`StreamError::HandshakeTimeout`]. To answer the client
+/// with a status instead (say `502` or `504` from a proxy), bound the work
+/// inside `decide` by a shorter time and return that refusal.
+///
+/// ```no_run
+/// use rfc6455::handshake::{Accept, ClientRequest, Refusal};
+/// use rfc6455::tokio::{accept_with_async, connect_with};
+/// use rfc6455::{Config, StreamError};
+/// use std::time::Duration;
+///
+/// /// Accepts `client` once `ws://backend:9000` accepted the same request.
+/// async fn proxy(client: tokio::net::TcpStream) -> Result<(), StreamError> {
+///     let mut upstream = None;
+///     let slot = &mut upstream;
+///     let downstream = accept_with_async(client, Config::default(), move |request| async move {
+///         let mut to_backend = ClientRequest::new(&format!("ws://backend:9000{}", request.target()))?;
+///         for protocol in request.protocols() {
+///             to_backend = to_backend.protocol(protocol);
+///         }
+///         // Shorter than this handshake's own deadline (10 s by default),
+///         // so that a backend too slow to answer still gets the client a 502.
+///         let config = Config::default().handshake_timeout(Duration::from_secs(5));
+///         let (ws, response) = connect_with(to_backend, config)
+///             .await
+///             .map_err(|e| e.gateway_refusal())?;
+///         let accept = match &response.protocol {
+///             Some(protocol) => Accept::new().protocol(protocol),
+///             None => Accept::new(),
+///         };
+///         *slot = Some(ws);
+///         Ok::<_, Refusal>(accept)
+///     })
+///     .await?;
+///     let upstream = upstream.expect("accepted only once connected");
+///     // ... relay messages between `downstream` and `upstream` ...
+///     # let _ = (downstream, upstream);
+///     Ok(())
+/// }
+/// ```
+///
+/// # Errors
+/// As [`accept_with`]: a malformed request (answered with its status), the
+/// refusal the decision returned (as its [`Refusal::error`]), a transport
+/// error, or [`StreamError::HandshakeTimeout`].
+///
+/// # Cancellation
+/// Not cancel-safe: the future owns `io` and the decision's future, so
+/// dropping it closes the connection (with no answer if none was written
+/// yet) and drops the decision wherever it is waiting.
+pub async fn accept_with_async<S, F, Fut>(
+    io: S,
+    config: Config,
+    decide: F,
+) -> Result<WebSocketStream<S>, StreamError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(HandshakeRequest) -> Fut,
+    Fut: Future<Output = Result<Accept, Refusal>>,
+{
+    // The copy lets the decision's future own its request; the handshake
+    // keeps the original to accept with afterwards.
+    accept_deciding(io, config, move |request: &HandshakeRequest| {
+        decide(request.clone())
+    })
+    .await
+}
+
+/// The server handshake of [`accept_with`] and [`accept_with_async`], with
+/// a decision that borrows the request only to start its future.
+async fn accept_deciding<S, F, Fut>(
+    io: S,
+    config: Config,
+    decide: F,
+) -> Result<WebSocketStream<S>, StreamError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&HandshakeRequest) -> Fut,
+    Fut: Future<Output = Result<Accept, Refusal>>,
+{
+    // The handshake's state (parser, request, decision, timer) lives on the
+    // heap while it runs: a task awaiting this future then holds a pointer,
+    // not that state, for the whole life of its connection (tokio sizes a
+    // task by the largest state of its future).
     #[cfg(feature = "tracing")]
     return Box::pin(crate::trace::handshake(
         crate::trace::connection_span(Role::Server),
@@ -97,18 +215,20 @@ where
     Box::pin(accept_inner(io, config, decide)).await
 }
 
-async fn accept_inner<S, F>(
+async fn accept_inner<S, F, Fut>(
     io: S,
     config: Config,
     decide: F,
 ) -> Result<WebSocketStream<S>, StreamError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    F: FnOnce(&HandshakeRequest) -> Result<Accept, Refusal>,
+    F: FnOnce(&HandshakeRequest) -> Fut,
+    Fut: Future<Output = Result<Accept, Refusal>>,
 {
     let mut io = io;
     let mut buf = BytesMut::new();
-    // One deadline for reading the request and writing the answer.
+    // One deadline for reading the request, the decision and writing the
+    // answer.
     let until = deadline(&config);
     let outcome = before(until, async {
         let mut parser = ServerHandshake::new(&config);
@@ -119,7 +239,13 @@ where
                 Err(e) => return Ok(Err(e.refusal())),
             }
         };
-        Ok(request.decide(decide))
+        // A decision still pending at the deadline is dropped with this
+        // block; the call then ends with the timeout and closes without an
+        // answer, as for a request that arrives too slowly (the deadline
+        // leaves no time to write one).
+        let answer = decide(&request).await;
+        // The core turns the answer into what every adapter sends.
+        Ok(request.decide(|_| answer))
     })
     .await
     .unwrap_or(Err(StreamError::HandshakeTimeout));
