@@ -115,7 +115,7 @@ mod output;
 mod prepared;
 mod utf8;
 
-pub use connection::{Connection, Received, Settings, State, Stats, Timestamp};
+pub use connection::{Connection, Received, Settings, State, Stats, Step, Timestamp};
 pub use message::{DataKind, Event, Fragment, Message};
 pub use prepared::PreparedMessage;
 pub use utf8::Utf8Validator;

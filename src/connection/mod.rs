@@ -52,11 +52,13 @@ pub enum State {
     Closed,
 }
 
+mod drive;
 mod receive;
 mod send;
 mod stats;
 mod time;
 
+pub use drive::Step;
 pub use receive::Received;
 pub use stats::Stats;
 pub use time::Timestamp;
@@ -381,7 +383,7 @@ impl From<&Config> for Settings {
 }
 
 /// What one step of [`Connection::receive`] produced.
-enum Step {
+enum Parsed {
     /// An event for the caller.
     Event(Event),
     /// The buffer holds no complete frame.

@@ -4,7 +4,7 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::{Connection, State, Step};
+use super::{Connection, Parsed, State};
 use crate::close::CloseFrame;
 use crate::config::Role;
 use crate::error::Error;
@@ -132,10 +132,10 @@ impl Connection {
                 buf.clear();
                 return Ok(Received::Closed);
             }
-            match self.step(buf) {
-                Ok(Step::Event(event)) => return Ok(Received::Event(event)),
-                Ok(Step::NeedMore) => return Ok(Received::NeedMore),
-                Ok(Step::Continue) => {}
+            match self.parse_next(buf) {
+                Ok(Parsed::Event(event)) => return Ok(Received::Event(event)),
+                Ok(Parsed::NeedMore) => return Ok(Received::NeedMore),
+                Ok(Parsed::Continue) => {}
                 Err(e) => return Err(self.fail_with(e)),
             }
         }
@@ -236,12 +236,12 @@ impl Connection {
         Err(Error::AbnormalClosure)
     }
 
-    pub(super) fn step(&mut self, buf: &mut BytesMut) -> Result<Step, Error> {
+    pub(super) fn parse_next(&mut self, buf: &mut BytesMut) -> Result<Parsed, Error> {
         let mut frame = match self.frame {
             Some(frame) => frame,
             None => {
                 let Some((header, header_len)) = FrameHeader::parse(buf)? else {
-                    return Ok(Step::NeedMore);
+                    return Ok(Parsed::NeedMore);
                 };
                 let len = self.check_header(&header)?;
                 buf.advance(header_len);
@@ -282,7 +282,7 @@ impl Connection {
         if frame.done < frame.len {
             let piece = self.piece(&mut frame, buf);
             self.frame = Some(frame);
-            return Ok(piece.map_or(Step::NeedMore, Step::Event));
+            return Ok(piece.map_or(Parsed::NeedMore, Parsed::Event));
         }
         self.frame = None;
         self.last_frame_len = frame.wire_len;
@@ -396,17 +396,17 @@ impl Connection {
             && !self.incoming.compressed
     }
 
-    pub(super) fn dispatch(&mut self, header: FrameHeader, payload: Bytes) -> Result<Step, Error> {
+    pub(super) fn dispatch(&mut self, header: FrameHeader, payload: Bytes) -> Result<Parsed, Error> {
         match header.opcode {
             OpCode::Ping => {
                 if self.state == State::Open && self.config.answer_pings {
                     self.answer_ping(payload.clone());
                 }
-                Ok(Step::Event(Event::Ping(payload)))
+                Ok(Parsed::Event(Event::Ping(payload)))
             }
             OpCode::Pong => {
                 self.timers.pong(&payload);
-                Ok(Step::Event(Event::Pong(payload)))
+                Ok(Parsed::Event(Event::Pong(payload)))
             }
             OpCode::Close => {
                 let frame = CloseFrame::parse(payload)?;
@@ -428,7 +428,7 @@ impl Connection {
                 };
                 self.set_state(state);
                 self.peer_close = Some(alloc::boxed::Box::new(frame.clone()));
-                Ok(Step::Event(Event::Close(frame)))
+                Ok(Parsed::Event(Event::Close(frame)))
             }
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
                 self.data_frame(header, payload)
@@ -440,7 +440,7 @@ impl Connection {
         &mut self,
         header: FrameHeader,
         payload: Bytes,
-    ) -> Result<Step, Error> {
+    ) -> Result<Parsed, Error> {
         let kind = self.incoming.kind.expect("checked in check_header");
         if self.incoming.compressed {
             return self.compressed_frame(header, payload, kind);
@@ -454,17 +454,17 @@ impl Connection {
     /// The event for a data frame whose payload is ready (unmasked, inflated,
     /// validated): the fragment itself in streaming mode, else nothing until
     /// the final frame and then the whole message. Ends the message at `fin`.
-    fn deliver(&mut self, kind: DataKind, payload: Bytes, fin: bool) -> Step {
+    fn deliver(&mut self, kind: DataKind, payload: Bytes, fin: bool) -> Parsed {
         if self.config.fragments {
             if fin {
                 self.end_message();
                 self.stats.messages_received += 1;
             }
-            return Step::Event(Event::Fragment(Fragment { kind, payload, fin }));
+            return Parsed::Event(Event::Fragment(Fragment { kind, payload, fin }));
         }
         if !fin {
             self.incoming.buf.extend_from_slice(&payload);
-            return Step::Continue;
+            return Parsed::Continue;
         }
         let whole = if self.incoming.buf.is_empty() {
             payload
@@ -475,7 +475,7 @@ impl Connection {
         };
         self.end_message();
         self.stats.messages_received += 1;
-        Step::Event(match kind {
+        Parsed::Event(match kind {
             // SAFETY: every byte of the message (inflated, if it was
             // compressed) went through `Utf8Validator`, which accepted it and
             // found no unfinished code point at the end.
@@ -492,7 +492,7 @@ impl Connection {
         header: FrameHeader,
         payload: Bytes,
         kind: DataKind,
-    ) -> Result<Step, Error> {
+    ) -> Result<Parsed, Error> {
         debug_assert!(payload.is_empty(), "inflated on arrival");
         if header.fin {
             self.inflate(&crate::extension::deflate::codec::TAIL)?;
@@ -525,7 +525,7 @@ impl Connection {
         _: FrameHeader,
         _: Bytes,
         _: DataKind,
-    ) -> Result<Step, Error> {
+    ) -> Result<Parsed, Error> {
         Err(Error::ReservedBits)
     }
 
