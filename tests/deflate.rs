@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
-use rfc6455::extension::{DeflateConfig, ExtensionConfig};
+use rfc6455::extension::{DeflateConfig, DeflateParams, ExtensionConfig, Negotiated};
 use rfc6455::handshake::{Accept, ClientRequest, HandshakeError, ServerHandshake};
-use rfc6455::{CloseCode, Config, Connection, DataKind, Error, Event, Message};
+use rfc6455::{CloseCode, Config, Connection, DataKind, Error, Event, Message, Role};
 
 // ------------------------------------------------------ allocation tracking
 
@@ -221,6 +221,126 @@ fn client_refuses_a_response_it_cannot_accept() {
             "{response_ext}"
         );
     }
+}
+
+// ------------------------------------------------ without a handshake
+
+/// A client and a server with `params` in force, built without a handshake.
+fn pair_without_handshake(
+    params: DeflateParams,
+    settings: &DeflateConfig,
+) -> (Connection, Connection) {
+    let negotiated = Negotiated::new().with_deflate(params, settings);
+    let mut client =
+        Connection::with_extensions(Role::Client, Config::default(), negotiated.clone());
+    client.set_mask_seed([3; 32]);
+    let server = Connection::with_extensions(Role::Server, Config::default(), negotiated);
+    (client, server)
+}
+
+const RSV1: u8 = 0x40;
+
+#[test]
+fn negotiated_without_a_handshake_compresses_both_ways() {
+    let params = DeflateParams::new()
+        .server_no_context_takeover(true)
+        .client_max_window_bits(10);
+    let (mut client, mut server) =
+        pair_without_handshake(params, &DeflateConfig::new().threshold(0));
+    assert_eq!(client.extensions().deflate(), Some(&params));
+    assert_eq!(server.extensions().deflate(), Some(&params));
+
+    // Two messages each way: the client keeps its context between them,
+    // the server resets its own.
+    let text = "{\"id\":1,\"name\":\"compressible\"} ".repeat(20);
+    for _ in 0..2 {
+        client.send_text(text.as_str()).unwrap();
+        let wire = drain(&mut client);
+        assert_eq!(wire[0], 0x80 | RSV1 | 0x1, "FIN + RSV1 + text");
+        assert!(wire.len() < text.len() / 4);
+        assert_eq!(
+            feed(&mut server, &wire, &[7]).unwrap(),
+            [Event::Text(text.as_str().into())]
+        );
+
+        server.send_binary(text.clone().into_bytes()).unwrap();
+        let wire = drain(&mut server);
+        assert_eq!(first_byte_of_each_frame(&wire), [0x80 | RSV1 | 0x2]);
+        assert!(wire.len() < text.len() / 4);
+        assert_eq!(
+            feed(&mut client, &wire, &[wire.len()]).unwrap(),
+            [Event::Binary(Bytes::from(text.clone()))]
+        );
+    }
+}
+
+#[test]
+fn negotiated_without_a_handshake_keeps_the_settings_and_the_windows() {
+    // Under the threshold: sent as is.
+    let (_, mut server) =
+        pair_without_handshake(DeflateParams::new(), &DeflateConfig::new().threshold(64));
+    server.send_text("short").unwrap();
+    assert_eq!(drain(&mut server)[0], 0x81, "FIN + text, no RSV1");
+    // An 8-bit server window: zlib cannot honour it, so the server never
+    // compresses; the client still does.
+    let (mut client, mut server) = pair_without_handshake(
+        DeflateParams::new().server_max_window_bits(8),
+        &DeflateConfig::new().threshold(0),
+    );
+    let text = "abcabcabc".repeat(10);
+    server.send_text(text.as_str()).unwrap();
+    assert_eq!(drain(&mut server)[0], 0x81);
+    client.send_text(text.as_str()).unwrap();
+    let wire = drain(&mut client);
+    assert_eq!(wire[0], 0xc1);
+    assert_eq!(
+        feed(&mut server, &wire, &[wire.len()]).unwrap(),
+        [Event::Text(text.as_str().into())]
+    );
+}
+
+#[test]
+fn negotiated_without_a_handshake_talks_to_a_handshake_peer() {
+    let (mut client, _) = pair(
+        deflate(DeflateConfig::new().client_no_context_takeover(true)),
+        deflate(DeflateConfig::new().server_max_window_bits(11)),
+        Config::default(),
+    );
+    let params = *client.extensions().deflate().unwrap();
+    let (_, mut server) = pair_without_handshake(params, &DeflateConfig::new().threshold(0));
+    let text = "Hello, ".repeat(40);
+    for _ in 0..2 {
+        server.send_text(text.as_str()).unwrap();
+        let wire = drain(&mut server);
+        assert_eq!(wire[0], 0xc1);
+        assert_eq!(
+            feed(&mut client, &wire, &[3]).unwrap(),
+            [Event::Text(text.as_str().into())]
+        );
+        client.send_text(text.as_str()).unwrap();
+        let wire = drain(&mut client);
+        assert_eq!(wire[0], 0xc1);
+        assert_eq!(
+            feed(&mut server, &wire, &[wire.len()]).unwrap(),
+            [Event::Text(text.as_str().into())]
+        );
+    }
+}
+
+#[test]
+#[should_panic(expected = "window bits must be within 8..=15")]
+fn deflate_params_refuse_a_window_over_15() {
+    let _ = DeflateParams::new().client_max_window_bits(16);
+}
+
+#[test]
+#[should_panic(expected = "window bits must be within 8..=15")]
+fn with_deflate_refuses_a_window_set_through_the_field() {
+    let mut params = DeflateParams::new();
+    // The fields are public: the check in `with_deflate` catches this before
+    // zlib would, at the first message.
+    params.server_max_window_bits = 16;
+    let _ = Negotiated::new().with_deflate(params, &DeflateConfig::new());
 }
 
 // -------------------------------------------------------------- round trips

@@ -1,6 +1,8 @@
-//! A server `Connection` with permessage-deflate negotiated (through the
-//! real handshake, from fuzz-chosen offers and settings) fed a client's
-//! stream built from the input: mostly structurally valid frames whose
+//! A server `Connection` with permessage-deflate in force (the parameters a
+//! handshake agrees on for fuzz-chosen client and server settings, put in
+//! force with `Negotiated::with_deflate`; the `pair` target does the real
+//! handshake) fed a client's stream built from the input: mostly
+//! structurally valid frames whose
 //! compressed payloads come from a real compressor (zlib, as the crate
 //! uses), and some bytes that are not.
 //!
@@ -36,10 +38,11 @@ use arbitrary::Arbitrary;
 use bytes::Bytes;
 use flate2::{Compress, Compression, FlushCompress};
 use libfuzzer_sys::fuzz_target;
+use rfc6455::extension::{DeflateParams, Negotiated};
 use rfc6455::{
     CloseCode, CloseFrame, Config, Connection, DataKind, Error, Event, Fragment, Role, Utf8Bytes,
 };
-use rfc6455_fuzz::{Chunker, DeflateKnobs, Meter, Trace, connect, frame, run_on};
+use rfc6455_fuzz::{Chunker, DeflateKnobs, Meter, Trace, frame, run_on};
 
 /// Counts the bytes allocated, and the peak since the last reset.
 struct Counting;
@@ -250,7 +253,8 @@ enum Piece {
 
 #[derive(Arbitrary, Debug)]
 struct Input {
-    /// The client's offer and the server's own settings.
+    /// The client's offer and the server's own settings, from which the
+    /// parameters in force are agreed (see `agreed`).
     client: DeflateKnobs,
     server: DeflateKnobs,
     fragments: bool,
@@ -639,6 +643,30 @@ impl Client {
     }
 }
 
+/// What a handshake agrees on when a client with the `client` settings
+/// offers permessage-deflate to a server with the `server` settings
+/// (RFC 7692 §7.1, as `ExtensionConfig` negotiates): no context takeover in
+/// a direction if either side asks for it, and the smaller of the two
+/// windows in each direction. Computed rather than handshaken so that each
+/// run spends its time in the server's receive path; the same input decodes
+/// to the same parameters as when this target used the handshake.
+fn agreed(client: &DeflateKnobs, server: &DeflateKnobs) -> DeflateParams {
+    let bits = |knob: u8| 8 + knob % 8;
+    DeflateParams::new()
+        .server_no_context_takeover(
+            client.server_no_context_takeover || server.server_no_context_takeover,
+        )
+        .client_no_context_takeover(
+            client.client_no_context_takeover || server.client_no_context_takeover,
+        )
+        .server_max_window_bits(
+            bits(client.server_max_window_bits).min(bits(server.server_max_window_bits)),
+        )
+        .client_max_window_bits(
+            bits(client.client_max_window_bits).min(bits(server.client_max_window_bits)),
+        )
+}
+
 /// Compares the whole-stream trace with the prediction.
 fn check_prediction(trace: &Trace, client: &Client) {
     let expected: Vec<&Event> = client.events.iter().map(|(e, _)| e).collect();
@@ -681,11 +709,8 @@ fuzz_target!(|input: Input| {
     if input.small_frames {
         config = config.max_frame_size(300);
     }
-    let client_config = input.client.apply(Config::default().random_seed([0; 32]));
-    let server_config = input.server.apply(config);
-    let (_, server) = connect(client_config, server_config.clone());
-    let negotiated = server.extensions().clone();
-    let params = *negotiated.deflate().expect("negotiated");
+    let params = agreed(&input.client, &input.server);
+    let negotiated = Negotiated::new().with_deflate(params, &input.server.config());
 
     // The compressor's window: 9 bits at least (zlib's raw streams have no
     // 8-bit window; a server inflates with 9 bits or more anyway).
@@ -698,7 +723,7 @@ fuzz_target!(|input: Input| {
         reset: params.client_no_context_takeover,
         mask: input.mask_seed,
         fragments: input.fragments,
-        max_frame: server_config.max_frame_size,
+        max_frame: config.max_frame_size,
         max_message: limit,
         events: Vec::new(),
         then: Then::End,
@@ -717,8 +742,7 @@ fuzz_target!(|input: Input| {
         .saturating_mul(2)
         .saturating_add(2 * inflater_size() + SLACK);
     let mut meter = MemoryMeter { bound, base: 0 };
-    let fresh =
-        || Connection::with_extensions(Role::Server, server_config.clone(), negotiated.clone());
+    let fresh = || Connection::with_extensions(Role::Server, config.clone(), negotiated.clone());
     let chunked = run_on(fresh(), &chunks, piece, &mut meter);
     let whole = run_on(fresh(), &[stream], 0, &mut meter);
     assert_eq!(chunked, whole, "chunking changed the outcome");

@@ -12,7 +12,9 @@
 //! it accepts, in the order it will apply them; the client checks the answer
 //! against its offer. [`ExtensionConfig`] says what this endpoint supports and
 //! drives all three steps; the outcome is a [`Negotiated`] handed to the
-//! [`Connection`](crate::Connection).
+//! [`Connection`](crate::Connection). Tests and fuzzers that want a
+//! connection with an extension in force but no handshake build the
+//! [`Negotiated`] themselves (`Negotiated::new().with_deflate(..)`).
 //!
 //! The one extension implemented is permessage-deflate (RFC 7692), behind the
 //! `deflate` feature, and only when asked for with
@@ -31,6 +33,10 @@ pub(crate) mod deflate;
 pub use deflate::{DEFAULT_LEVEL, DEFAULT_THRESHOLD, DeflateConfig, DeflateParams};
 
 /// The outcome of extension negotiation, handed to a [`Connection`](crate::Connection).
+///
+/// A handshake produces it. For a connection made without one,
+/// [`Negotiated::new`] builds one with nothing in force, and (feature
+/// `deflate`) `with_deflate` puts permessage-deflate in force.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Negotiated {
@@ -39,6 +45,67 @@ pub struct Negotiated {
 }
 
 impl Negotiated {
+    /// Nothing negotiated: what [`Connection::new`](crate::Connection::new)
+    /// uses, and the outcome of a handshake that agreed on no extension.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// permessage-deflate in force with `params`, as if a handshake had
+    /// agreed on them, for a [`Connection`](crate::Connection) built with
+    /// [`Connection::with_extensions`](crate::Connection::with_extensions)
+    /// without one: in tests, fuzzers and benchmarks. Give the client and the
+    /// server the same `params`, as a handshake would.
+    ///
+    /// `settings` supplies what this endpoint does not negotiate: its
+    /// [`level`](DeflateConfig::level) and
+    /// [`threshold`](DeflateConfig::threshold). Its window and context
+    /// takeover settings are not used; `params` decides those.
+    ///
+    /// # Panics
+    /// If a window size in `params` is outside `8..=15` (its fields are
+    /// public, so the setters' check may have been bypassed).
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use rfc6455::extension::{DeflateConfig, DeflateParams, Negotiated};
+    /// use rfc6455::{Config, Connection, Event, Role};
+    ///
+    /// /// Moves everything `from` has queued into `to_buf`.
+    /// fn pump(from: &mut Connection, to_buf: &mut BytesMut) {
+    ///     while let Some(chunk) = from.pop_output() {
+    ///         to_buf.extend_from_slice(&chunk);
+    ///     }
+    /// }
+    ///
+    /// let params = DeflateParams::new().client_max_window_bits(12);
+    /// // Threshold 0: even a short message is compressed.
+    /// let settings = DeflateConfig::new().threshold(0);
+    /// let negotiated = Negotiated::new().with_deflate(params, &settings);
+    /// let mut client =
+    ///     Connection::with_extensions(Role::Client, Config::default(), negotiated.clone());
+    /// let mut server = Connection::with_extensions(Role::Server, Config::default(), negotiated);
+    /// assert_eq!(server.extensions().deflate(), Some(&params));
+    ///
+    /// let text = "Hello, Hello, Hello, Hello";
+    /// client.send_text(text)?;
+    /// let mut at_server = BytesMut::new();
+    /// pump(&mut client, &mut at_server);
+    /// // FIN, RSV1 (compressed) and the text opcode; the payload is shorter.
+    /// assert_eq!(at_server[0], 0xc1);
+    /// assert!(usize::from(at_server[1] & 0x7f) < text.len());
+    /// assert_eq!(server.receive(&mut at_server)?.event(), Some(Event::Text(text.into())));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    #[cfg(feature = "deflate")]
+    #[must_use]
+    pub fn with_deflate(mut self, params: DeflateParams, settings: &DeflateConfig) -> Self {
+        deflate::check_window_bits(params.server_max_window_bits);
+        deflate::check_window_bits(params.client_max_window_bits);
+        self.deflate = Some(settings.agreed(params));
+        self
+    }
+
     /// The RSV bits (as in the first header byte, `0x70` mask) granted to frames.
     pub(crate) fn rsv_bits(&self) -> u8 {
         #[cfg(feature = "deflate")]

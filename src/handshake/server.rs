@@ -40,7 +40,10 @@ pub struct ServerHandshake {
 
 impl ServerHandshake {
     /// A handshake enforcing `config`'s handshake size and header count
-    /// limits, supporting no extension.
+    /// limits and supporting the extensions of
+    /// [`config.extensions`](Config#structfield.extensions) (none by
+    /// default): [`HandshakeRequest::accept`] accepts the first valid offer
+    /// of each supported extension and declines the other offers.
     pub fn new(config: &Config) -> Self {
         ServerHandshake {
             scanner: HeaderScanner::new(config.max_handshake_size),

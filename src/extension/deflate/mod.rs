@@ -252,7 +252,9 @@ impl DeflateConfig {
         }))
     }
 
-    fn agreed(&self, params: DeflateParams) -> Agreed {
+    /// `params` in force, with this endpoint's level and threshold, which
+    /// are not negotiated.
+    pub(super) fn agreed(&self, params: DeflateParams) -> Agreed {
         Agreed {
             params,
             level: self.level,
@@ -263,6 +265,12 @@ impl DeflateConfig {
 
 /// The permessage-deflate parameters both endpoints agreed on (RFC 7692 §7.1),
 /// as seen by [`Negotiated::deflate`](super::Negotiated::deflate).
+///
+/// A handshake produces them. To put them in force without one (tests,
+/// fuzzers, benchmarks), build them with [`new`](Self::new) and the setters
+/// below and hand them to
+/// [`Negotiated::with_deflate`](super::Negotiated::with_deflate); both
+/// endpoints of a conversation must be given the same parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeflateParams {
@@ -274,6 +282,72 @@ pub struct DeflateParams {
     pub server_max_window_bits: u8,
     /// The largest window of the client's compressor (8..=15).
     pub client_max_window_bits: u8,
+}
+
+/// What an offer and an answer without parameters agree on (RFC 7692 §7.1):
+/// context takeover both ways, 15-bit windows both ways.
+impl Default for DeflateParams {
+    fn default() -> Self {
+        DeflateParams {
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: 15,
+            client_max_window_bits: 15,
+        }
+    }
+}
+
+impl DeflateParams {
+    /// The defaults: context takeover both ways, 15-bit windows both ways.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets [`server_no_context_takeover`](Self#structfield.server_no_context_takeover).
+    #[must_use]
+    pub fn server_no_context_takeover(mut self, on: bool) -> Self {
+        self.server_no_context_takeover = on;
+        self
+    }
+
+    /// Sets [`client_no_context_takeover`](Self#structfield.client_no_context_takeover).
+    #[must_use]
+    pub fn client_no_context_takeover(mut self, on: bool) -> Self {
+        self.client_no_context_takeover = on;
+        self
+    }
+
+    /// Sets [`server_max_window_bits`](Self#structfield.server_max_window_bits).
+    ///
+    /// # Panics
+    /// If `bits` is outside `8..=15`.
+    #[must_use]
+    pub fn server_max_window_bits(mut self, bits: u8) -> Self {
+        check_window_bits(bits);
+        self.server_max_window_bits = bits;
+        self
+    }
+
+    /// Sets [`client_max_window_bits`](Self#structfield.client_max_window_bits).
+    ///
+    /// # Panics
+    /// If `bits` is outside `8..=15`.
+    #[must_use]
+    pub fn client_max_window_bits(mut self, bits: u8) -> Self {
+        check_window_bits(bits);
+        self.client_max_window_bits = bits;
+        self
+    }
+}
+
+/// Panics unless `bits` is a window size RFC 7692 allows. Checked where
+/// parameters come from outside a handshake, because zlib panics on a window
+/// over 15 only once a connection compresses or inflates.
+pub(super) fn check_window_bits(bits: u8) {
+    assert!(
+        (8..=15).contains(&bits),
+        "window bits must be within 8..=15"
+    );
 }
 
 /// What the handshake hands the connection: the agreed parameters and this
