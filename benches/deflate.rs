@@ -69,9 +69,12 @@ fn round_trip(
 ) -> usize {
     client.send_text(text).unwrap();
     let mut wire = 0;
-    while let Some(chunk) = client.pop_output() {
-        wire += chunk.len();
-        buf.extend_from_slice(&chunk);
+    while client.pending_output() > 0 {
+        for chunk in client.output_chunks() {
+            wire += chunk.len();
+            buf.extend_from_slice(chunk);
+        }
+        client.advance_output(client.pending_output());
     }
     match server.receive(buf).unwrap().event() {
         Some(Event::Text(t)) => assert_eq!(t.len(), text.len()),

@@ -35,7 +35,7 @@ use crate::text::Utf8Bytes;
 /// for viewer in &mut viewers {
 ///     viewer.send_prepared(&message)?;
 ///     // Every connection queued the same bytes: 0x81 0x04 "tick".
-///     assert_eq!(viewer.pop_output().as_deref(), Some(&b"\x81\x04tick"[..]));
+///     assert_eq!(viewer.output_chunks().collect::<Vec<_>>(), [b"\x81\x04tick"]);
 /// }
 /// # Ok::<(), rfc6455::Error>(())
 /// ```

@@ -18,7 +18,10 @@ use tokio::net::{TcpListener, TcpStream};
 const LIMIT: Duration = Duration::from_secs(20);
 
 fn all_output(conn: &mut Connection) -> Vec<Bytes> {
-    std::iter::from_fn(|| conn.pop_output()).collect()
+    let mut handles = Vec::new();
+    conn.output_handles(&mut handles, usize::MAX);
+    conn.advance_output(conn.pending_output());
+    handles
 }
 
 #[test]

@@ -47,8 +47,11 @@ fn client() -> Connection {
 
 fn output(conn: &mut Connection) -> Vec<u8> {
     let mut out = Vec::new();
-    while let Some(chunk) = conn.pop_output() {
-        out.extend_from_slice(&chunk);
+    while conn.pending_output() > 0 {
+        for chunk in conn.output_chunks() {
+            out.extend_from_slice(chunk);
+        }
+        conn.advance_output(conn.pending_output());
     }
     out
 }

@@ -94,8 +94,11 @@ fn deflate(cfg: DeflateConfig) -> ExtensionConfig {
 
 fn drain(c: &mut Connection) -> Vec<u8> {
     let mut out = Vec::new();
-    while let Some(chunk) = c.pop_output() {
-        out.extend_from_slice(&chunk);
+    while c.pending_output() > 0 {
+        for chunk in c.output_chunks() {
+            out.extend_from_slice(chunk);
+        }
+        c.advance_output(c.pending_output());
     }
     out
 }
@@ -816,7 +819,10 @@ fn prepared_messages_share_compressed_frames_only_without_context_takeover() {
             pair(deflate(DeflateConfig::new()), server_ext, Config::default());
         for _ in 0..2 {
             server.send_prepared(&message).unwrap();
-            let chunks: Vec<Bytes> = std::iter::from_fn(|| server.pop_output()).collect();
+            let mut handles = Vec::new();
+            server.output_handles(&mut handles, usize::MAX);
+            server.advance_output(server.pending_output());
+            let chunks: Vec<Bytes> = handles;
             let wire = chunks.concat();
             assert_eq!(wire[0], 0xc1, "one final text frame with RSV1");
             assert!(wire.len() < text.len() / 4, "compressed");

@@ -32,8 +32,11 @@ fn run(
                 Ok(Received::NeedMore | Received::Closed) => break,
                 Err(e) => {
                     let mut out = Vec::new();
-                    while let Some(c) = conn.pop_output() {
-                        out.extend_from_slice(&c);
+                    while conn.pending_output() > 0 {
+                        for c in conn.output_chunks() {
+                            out.extend_from_slice(c);
+                        }
+                        conn.advance_output(conn.pending_output());
                     }
                     // The close code sent is the error's.
                     if let Some(code) = e.close_code() {
@@ -51,8 +54,11 @@ fn run(
         }
     }
     let mut out = Vec::new();
-    while let Some(c) = conn.pop_output() {
-        out.extend_from_slice(&c);
+    while conn.pending_output() > 0 {
+        for c in conn.output_chunks() {
+            out.extend_from_slice(c);
+        }
+        conn.advance_output(conn.pending_output());
     }
     (events, None, out)
 }
@@ -145,8 +151,11 @@ proptest! {
             }
             sender.close(CloseCode::NORMAL, "done").unwrap();
             let mut wire = Vec::new();
-            while let Some(c) = sender.pop_output() {
-                wire.extend_from_slice(&c);
+            while sender.pending_output() > 0 {
+                for c in sender.output_chunks() {
+                    wire.extend_from_slice(c);
+                }
+                sender.advance_output(sender.pending_output());
             }
             let (events, err, _) = run(to, &Config::default(), &wire, &cuts);
             prop_assert_eq!(err, None);
@@ -169,8 +178,11 @@ proptest! {
             client.send_ping("x").unwrap();
         }
         let mut wire = Vec::new();
-        while let Some(c) = client.pop_output() {
-            wire.extend_from_slice(&c);
+        while client.pending_output() > 0 {
+            for c in client.output_chunks() {
+                wire.extend_from_slice(c);
+            }
+            client.advance_output(client.pending_output());
         }
         let (events, err, _) = run(Role::Server, &Config::default(), &wire, &[]);
         prop_assert_eq!(err, None);

@@ -23,8 +23,11 @@ fn pattern(len: usize, seed: u8) -> Bytes {
 
 fn drain(conn: &mut Connection) -> Vec<u8> {
     let mut out = Vec::new();
-    while let Some(chunk) = conn.pop_output() {
-        out.extend_from_slice(&chunk);
+    while conn.pending_output() > 0 {
+        for chunk in conn.output_chunks() {
+            out.extend_from_slice(chunk);
+        }
+        conn.advance_output(conn.pending_output());
     }
     out
 }
@@ -129,7 +132,10 @@ fn pongs_are_coalesced_while_the_peer_does_not_read() {
     assert_eq!(server.pending_output(), 2 + 4, "one pong of 4 bytes queued");
     let mut at_client = BytesMut::new();
     let mut pongs = Vec::new();
-    while let Some(chunk) = server.pop_output() {
+    // The transport takes one chunk at a time.
+    while server.pending_output() > 0 {
+        let chunk = server.output_chunks().next().unwrap().to_vec();
+        server.advance_output(chunk.len());
         at_client.extend_from_slice(&chunk);
         while let Received::Event(Event::Pong(p)) = client.receive(&mut at_client).unwrap() {
             pongs.push(u32::from_be_bytes(p[..].try_into().unwrap()));

@@ -13,12 +13,11 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 
-use crate::{Connection, Event, Received, StreamError, Timestamp};
+use crate::vectored;
+use crate::{Connection, Event, Received, Step, StreamError, Timestamp};
 
 /// Above this capacity an empty read buffer is released.
 const RETAIN_CAPACITY: usize = 8 << 10;
-/// Slices per vectored write.
-const IOV: usize = 64;
 
 /// What the loop needs from whoever owns the connection and the transport.
 pub(super) trait Driver {
@@ -59,16 +58,10 @@ impl Clock {
         Timestamp::from(self.0.elapsed())
     }
 
-    /// Time left until the connection's next deadline, if it has one,
-    /// having acted on any deadline already passed (which also stamps what
-    /// happened since the last call, such as closing having started).
-    pub(super) fn until_deadline(self, conn: &mut Connection) -> Option<Duration> {
+    /// Time left until `wake_at` (zero once it passed), if there is one.
+    pub(super) fn until(self, wake_at: Option<Timestamp>) -> Option<Duration> {
         let now = self.now();
-        if conn.poll_timeout().is_some_and(|deadline| deadline <= now) {
-            conn.handle_timeout(now);
-        }
-        conn.poll_timeout()
-            .map(|deadline| deadline.saturating_duration_since(now))
+        wake_at.map(|at| at.saturating_duration_since(now))
     }
 }
 
@@ -88,7 +81,6 @@ pub(super) struct Session {
     clock: Clock,
     /// The failure to report once the transport is closed.
     error: Option<StreamError>,
-    eof: bool,
     /// The transport is closed: nothing more to read or write.
     done: bool,
     /// The caller's own bound on a read.
@@ -104,7 +96,6 @@ impl Session {
             buf,
             clock: Clock::new(),
             error: None,
-            eof: false,
             done: false,
             read_timeout: None,
             caller_bound: false,
@@ -131,8 +122,16 @@ impl Session {
             }
             match d.with_conn(|c| c.receive(&mut self.buf)) {
                 Ok(Received::Event(event)) => {
-                    self.tick(d);
-                    let _ = self.write(d);
+                    // Stamp the arrival and write the answers (pongs, the
+                    // close echo) before handing the event out.
+                    if let Step::Run {
+                        write: true,
+                        wake_at,
+                        ..
+                    } = self.step(d)
+                    {
+                        let _ = self.write(d, self.clock.until(wake_at));
+                    }
                     self.release_if_idle();
                     return Ok(event);
                 }
@@ -141,26 +140,30 @@ impl Session {
                     self.error.get_or_insert(e.into());
                 }
             }
-            if self.tick(d) {
-                continue;
-            }
-            let written = self.write(d);
-            if self.close_if_told(d) {
-                continue;
-            }
-            if self.eof {
-                // Output is still queued for a peer that half-closed: wait for
-                // the thread writing, or the close deadline.
-                if !written {
-                    let left = self.clock.until_deadline_of(d);
-                    d.wait_for_writer(left);
+            let (write, read, bound) = match self.step(d) {
+                Step::Close(outcome) => {
+                    self.close(d, outcome);
+                    continue;
                 }
+                Step::Run {
+                    write,
+                    read,
+                    wake_at,
+                } => (write, read, self.clock.until(wake_at)),
+            };
+            if write && self.write(d, bound) {
+                // Written: the connection may now be over.
+                continue;
+            }
+            if !read {
+                // The peer's end was read and output is still queued: wait
+                // for the thread writing it, or the deadline.
+                d.wait_for_writer(bound);
                 continue;
             }
             self.release_if_idle();
-            match self.fill(d) {
+            match self.fill(d, bound) {
                 Ok(0) => {
-                    self.eof = true;
                     if let Err(e) = d.with_conn(Connection::receive_eof) {
                         self.error.get_or_insert(e.into());
                     }
@@ -169,16 +172,12 @@ impl Session {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if is_timeout(&e) => {
                     // The caller's timeout: a partial frame stays buffered and
-                    // a later read resumes it. Ours: the deadline is acted on
-                    // next turn.
+                    // a later read resumes it. Ours: the next step acts.
                     if self.caller_bound {
                         return Err(StreamError::Io(e));
                     }
                 }
-                Err(e) => {
-                    self.eof = true;
-                    self.lost(d, e);
-                }
+                Err(e) => self.lost(d, e),
             }
         }
     }
@@ -200,19 +199,16 @@ impl Session {
             if self.done {
                 return Err(self.error.take().unwrap_or(StreamError::Closed));
             }
-            let deadline = d.with_conn(|c| self.clock.until_deadline(c));
-            let mine = until.map(|u| u.saturating_duration_since(Instant::now()));
-            match d.write_output(min_bound(deadline, mine)) {
-                Ok(true) => return Ok(()),
-                Ok(false) => {}
-                Err(e) => {
-                    self.lost(d, e);
-                    self.close_if_told(d);
+            let wake_at = match self.step(d) {
+                Step::Close(outcome) => {
+                    self.close(d, outcome);
                     continue;
                 }
-            }
-            if self.tick(d) {
-                self.close_if_told(d);
+                Step::Run { write: false, .. } => return Ok(()),
+                Step::Run { wake_at, .. } => wake_at,
+            };
+            let mine = until.map(|u| u.saturating_duration_since(Instant::now()));
+            if self.write(d, min_bound(self.clock.until(wake_at), mine)) {
                 continue;
             }
             if mine.is_some_and(|m| m.is_zero()) || until.is_some_and(|u| Instant::now() >= u) {
@@ -221,60 +217,40 @@ impl Session {
         }
     }
 
-    /// Acts on the connection's deadline if it passed; true if it did.
-    fn tick<D: Driver>(&mut self, d: &mut D) -> bool {
+    /// The driver step, at the connection clock's time.
+    fn step<D: Driver>(&mut self, d: &mut D) -> Step {
         let now = self.clock.now();
-        d.with_conn(|c| match c.poll_timeout() {
-            Some(deadline) if deadline <= now => {
-                c.handle_timeout(now);
-                true
-            }
-            _ => false,
-        })
+        d.with_conn(|c| c.poll(now))
     }
 
-    /// Writes what is queued, bounded by the next deadline; true if
+    /// Writes what is queued, each write bounded by `bound`; true if
     /// everything was written.
-    fn write<D: Driver>(&mut self, d: &mut D) -> bool {
-        if d.with_conn(|c| c.pending_output()) == 0 {
-            return true;
-        }
-        let bound = d.with_conn(|c| self.clock.until_deadline(c));
+    fn write<D: Driver>(&mut self, d: &mut D, bound: Option<Duration>) -> bool {
         match d.write_output(bound) {
             Ok(all) => all,
             Err(e) => {
                 self.lost(d, e);
-                false
+                // The next step closes the transport.
+                true
             }
         }
     }
 
-    /// Closes the transport if the core says so.
-    fn close_if_told<D: Driver>(&mut self, d: &mut D) -> bool {
-        let (close, failure) = d.with_conn(|c| (c.should_close_transport(), c.failure().cloned()));
-        if !close {
-            return false;
-        }
-        if let Some(failure) = failure {
+    /// Closes the transport, as the step says, keeping its outcome.
+    fn close<D: Driver>(&mut self, d: &mut D, outcome: Result<(), crate::Error>) {
+        if let Err(failure) = outcome {
             self.error.get_or_insert(failure.into());
         }
         d.shutdown();
         self.done = true;
         self.buf = BytesMut::new();
-        true
     }
 
-    /// The transport failed. After a complete close handshake that is only
-    /// how the peer ended the transport (a server may reset it rather than
-    /// close it, §7.1.1): the connection ended cleanly and the error is not
-    /// reported.
+    /// The transport failed: the core says whether the connection had ended
+    /// cleanly already (the error is then only how the peer ended the
+    /// transport, §7.1.1) or reports it.
     fn lost<D: Driver>(&mut self, d: &mut D, e: io::Error) {
-        let clean = d.with_conn(|c| {
-            let clean = c.close_handshake_complete();
-            c.transport_failed();
-            clean
-        });
-        if !clean {
+        if d.with_conn(Connection::transport_failed).is_err() {
             self.error.get_or_insert(StreamError::Io(e));
         }
     }
@@ -283,14 +259,9 @@ impl Session {
     /// and the next deadline. The size is the core's
     /// ([`Connection::read_size_hint`]): memory follows the bytes the peer
     /// sent, not its length claim.
-    fn fill<D: Driver>(&mut self, d: &mut D) -> io::Result<usize> {
+    fn fill<D: Driver>(&mut self, d: &mut D, deadline: Option<Duration>) -> io::Result<usize> {
         let len = self.buf.len();
-        let (want, deadline) = d.with_conn(|c| {
-            (
-                c.read_size_hint(len, self.buf.capacity()),
-                self.clock.until_deadline(c),
-            )
-        });
+        let want = d.with_conn(|c| c.read_size_hint(len, self.buf.capacity()));
         self.caller_bound = match (self.read_timeout, deadline) {
             (Some(caller), Some(ours)) => caller < ours,
             (caller, _) => caller.is_some(),
@@ -310,13 +281,6 @@ impl Session {
     }
 }
 
-impl Clock {
-    /// [`until_deadline`](Self::until_deadline) through a driver.
-    fn until_deadline_of<D: Driver>(self, d: &mut D) -> Option<Duration> {
-        d.with_conn(|c| self.until_deadline(c))
-    }
-}
-
 /// Writes the connection's queued output with vectored writes, advancing
 /// the queue by what was written (so a timed-out write can be resumed).
 /// `Ok(false)` if a write timed out.
@@ -326,8 +290,8 @@ pub(super) fn write_queued<W: Write + ?Sized>(
 ) -> io::Result<bool> {
     while conn.pending_output() > 0 {
         let written = {
-            let mut slices = [IoSlice::new(&[]); IOV];
-            let n = conn.output_io_slices(&mut slices);
+            let mut slices = [IoSlice::new(&[]); vectored::MAX_SLICES];
+            let n = vectored::fill(conn.output_chunks(), &mut slices);
             match stream.write_vectored(&slices[..n]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(k) => k,

@@ -21,6 +21,7 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
+use std::time::Instant;
 
 use std::string::String;
 use std::vec::Vec;
@@ -30,7 +31,7 @@ use bytes::Bytes;
 use super::io::{Clock, Driver, Session, is_timeout, lock, min_bound};
 use super::socket::TimeoutCache;
 use super::transport::Transport;
-use crate::{CloseCode, Connection, Event, Message, State, StreamError};
+use crate::{CloseCode, Connection, Event, Message, Step, StreamError};
 
 /// Chunks written per vectored write.
 const IOV: usize = 64;
@@ -361,32 +362,39 @@ impl Writer {
         self.flush_holding(lock(&self.shared.write))
     }
 
-    /// [`flush`](Self::flush) with the write side already taken.
-    fn flush_holding(&self, w: MutexGuard<'_, WriteHalf>) -> Result<(), StreamError> {
-        let closing = {
-            let mut conn = lock(&self.shared.conn);
-            let left = self.shared.clock.until_deadline(&mut conn);
-            left.filter(|_| conn.state() != State::Open)
-        };
-        let bound = min_bound(self.write_timeout, closing);
-        let result = self.shared.write_holding(w, bound);
-        let mut conn = lock(&self.shared.conn);
-        match result {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(match conn.failure() {
-                Some(e) => e.clone().into(),
-                None => StreamError::Io(io::ErrorKind::TimedOut.into()),
-            }),
-            Err(e) => {
-                conn.transport_failed();
-                Err(match conn.failure() {
-                    Some(failure) if !matches!(failure, crate::Error::AbnormalClosure) => {
-                        failure.clone().into()
+    /// [`flush`](Self::flush) with the write side already taken: writes
+    /// within the write timeout, stepping the connection as its deadlines
+    /// pass (so a write to a peer that stopped reading ends at the close
+    /// deadline), then lets the write side go.
+    fn flush_holding(&self, mut w: MutexGuard<'_, WriteHalf>) -> Result<(), StreamError> {
+        let until = self.write_timeout.map(|t| Instant::now() + t);
+        let result = loop {
+            let now = self.shared.clock.now();
+            let wake_at = match lock(&self.shared.conn).poll(now) {
+                // The reader closes the transport and reports the outcome.
+                Step::Close(Ok(())) | Step::Run { write: false, .. } => break Ok(()),
+                Step::Close(Err(failure)) => break Err(failure.into()),
+                Step::Run { wake_at, .. } => wake_at,
+            };
+            let mine = until.map(|u| u.saturating_duration_since(Instant::now()));
+            let bound = min_bound(self.shared.clock.until(wake_at), mine);
+            match self.shared.write_queued(&mut w, bound) {
+                Ok(true) => {}
+                Ok(false) if mine.is_some_and(|m| m.is_zero()) => {
+                    break Err(StreamError::Io(io::ErrorKind::TimedOut.into()));
+                }
+                // A deadline passed: the next step acts on it.
+                Ok(false) => {}
+                Err(e) => {
+                    if lock(&self.shared.conn).transport_failed().is_err() {
+                        break Err(StreamError::Io(e));
                     }
-                    _ => StreamError::Io(e),
-                })
+                }
             }
-        }
+        };
+        // Output the reader queued meanwhile, if it could not write it.
+        let _ = self.shared.write_holding(w, None);
+        result
     }
 
     /// Starts the close handshake (§7.1.2); the [`Reader`] then returns the

@@ -70,41 +70,45 @@ use receive::{Incoming, PartialFrame};
 /// # The driver contract
 ///
 /// An adapter (the code that owns the transport and a clock) drives a
-/// connection with one loop; every decision in it is the connection's:
+/// connection with one loop. It makes no decision of its own: every one
+/// comes from these calls, in this order.
 ///
-/// 1. **Feed bytes.** Read from the transport into a buffer you keep
-///    (sized by [`read_size_hint`](Self::read_size_hint)) and call
-///    [`receive`](Self::receive) until it returns [`Received::NeedMore`] or
-///    [`Received::Closed`], handing each [`Received::Event`] to the
-///    application. At end of stream call [`receive_eof`](Self::receive_eof);
-///    if the transport fails, [`transport_failed`](Self::transport_failed).
-///    An `Err` from `receive` is the connection's failure: keep driving (its
-///    close frame is queued) and report the error once the transport is
-///    closed.
-/// 2. **Tell the time.** If [`poll_timeout`](Self::poll_timeout) gives a
-///    deadline at or before now, call [`handle_timeout`](Self::handle_timeout)
-///    with the current time (it may queue a keepalive ping or fail the
-///    connection). Calling it after every batch of received bytes is always
-///    correct.
-/// 3. **Write output.** Write what [`output_chunks`](Self::output_chunks)
-///    holds (or [`pop_output`](Self::pop_output)) and
-///    [`advance_output`](Self::advance_output) by what was written. Pongs,
-///    close echoes and keepalive pings are queued by the connection itself.
-/// 4. **Close when told.** When [`should_close_transport`](Self::should_close_transport)
-///    is true, close the transport (flushing nothing more): the connection is
-///    over, and [`failure`](Self::failure) says whether it ended cleanly.
-/// 5. **Wait** for the transport to be readable (or writable, while output
-///    is queued) or for the deadline of `poll_timeout`, whichever comes
-///    first, and start again. Keep reading while output waits for the
-///    transport: what the connection queues by itself in answer to the peer
-///    is bounded without pausing reads (pongs are coalesced, §5.5.3), and a
-///    driver that stopped reading because its own output is full deadlocks
-///    against a peer doing the same.
+/// 1. **Feed.** Read from the transport into a receive buffer you keep,
+///    at most [`read_size_hint`](Self::read_size_hint) bytes (or, into
+///    memory not held while waiting, [`idle_read_size`](Self::idle_read_size)),
+///    then call [`receive`](Self::receive) until it returns
+///    [`Received::NeedMore`] or [`Received::Closed`], handing each
+///    [`Received::Event`] to the application. An `Err` from `receive` is the
+///    connection's failure: keep driving (its close frame is queued); the
+///    step reports it when the transport is to be closed. At the end of
+///    the stream call [`receive_eof`](Self::receive_eof); if a read or a
+///    write fails, [`transport_failed`](Self::transport_failed). Both say
+///    whether that end was clean (`Ok`: the close handshake had completed,
+///    and how the transport ends no longer matters) or not (`Err`: report
+///    the transport's error).
+/// 2. **Step.** Call [`poll`](Self::poll) with the current time. It acts on
+///    the deadlines (keepalive pings, timeouts, the end of closing) and
+///    returns the [`Step`]:
+///    - [`Step::Close`]: close the transport, writing nothing more; the
+///      connection is over with that outcome.
+///    - [`Step::Run`]: if `write`, write the [`output_chunks`](Self::output_chunks)
+///      (one vectored write) and [`advance_output`](Self::advance_output) by
+///      what the transport took, then step again; wait for the transport to
+///      be readable (while `read`) or writable (while `write`), or for
+///      `wake_at`, whichever comes first; feed and step again.
+///
+/// Keep reading while output waits for the transport: what the connection
+/// queues by itself in answer to the peer is bounded without pausing reads
+/// (pongs are coalesced, §5.5.3), and a driver that stopped reading
+/// because its own output is full deadlocks against a peer doing the same.
 ///
 /// Sending ([`send_text`](Self::send_text) and the others) only queues
-/// output; write it as in step 3. Data output is bounded where it is
+/// output; step to have it written. Data output is bounded where it is
 /// produced: take no more messages while [`output_is_full`](Self::output_is_full)
 /// (a send waits, a non-waiting send refuses).
+///
+/// A driver in a dozen lines, over in-memory transports, is in the crate's
+/// documentation; `examples/echo_server_mio.rs` is one over `mio` sockets.
 pub struct Connection {
     role: Role,
     config: Settings,
@@ -305,36 +309,32 @@ impl Connection {
         self.transport_done || self.role == Role::Server || self.failure.is_some()
     }
 
-    /// Whether the close handshake is complete (§7.1.4): both close frames
-    /// were exchanged, ours is written, and the connection did not fail.
-    /// From then on the transport only has to end, and how it ends does not
-    /// matter: a server may reset the connection instead of closing it
-    /// gracefully (Autobahn|Testsuite's fuzzing server aborts the TCP
-    /// connection as soon as it has the client's close frame), so an adapter
-    /// that gets a read error now reports a clean end, not the error.
-    pub(crate) fn close_handshake_complete(&self) -> bool {
-        self.state == State::Closed && self.failure.is_none() && self.out.len() == 0
-    }
-
     /// Reports that the transport failed (a read or write error): nothing
-    /// more can be written, so the output is dropped and
-    /// [`should_close_transport`](Self::should_close_transport) becomes
-    /// true. If the close handshake had not completed, the connection fails
-    /// with [`Error::AbnormalClosure`] (1006, reported, never sent).
-    pub fn transport_failed(&mut self) {
+    /// more can be written, so the output is dropped and the next
+    /// [`poll`](Self::poll) says to close the transport.
+    ///
+    /// # Errors
+    /// `Ok` if the connection had ended cleanly before (the close handshake
+    /// completed and its close frame was written, or the peer's close frame
+    /// came): how the transport ends then does not matter (a server may
+    /// reset it rather than close it; Autobahn|Testsuite's fuzzing server
+    /// aborts as soon as it has the client's close frame). Otherwise the
+    /// connection fails with [`Error::AbnormalClosure`] (1006, reported,
+    /// never sent), or keeps the failure it had.
+    pub fn transport_failed(&mut self) -> Result<(), Error> {
+        let clean = self.failure.is_none()
+            && (self.state == State::CloseReceived
+                || (self.state == State::Closed && self.out.len() == 0));
         self.transport_done = true;
         self.out.clear();
         self.pong_due = None;
-        match self.state {
-            State::Closed => {}
-            // The peer's close frame came: its code is the connection's
-            // (§7.1.5), however the transport ended after it.
-            State::CloseReceived => self.set_state(State::Closed),
-            _ => {
-                self.set_state(State::Closed);
-                self.failure.get_or_insert(Error::AbnormalClosure);
-            }
+        if self.state != State::Closed {
+            self.set_state(State::Closed);
         }
+        if !clean {
+            self.failure.get_or_insert(Error::AbnormalClosure);
+        }
+        self.failure.clone().map_or(Ok(()), Err)
     }
 }
 

@@ -396,7 +396,11 @@ impl Connection {
             && !self.incoming.compressed
     }
 
-    pub(super) fn dispatch(&mut self, header: FrameHeader, payload: Bytes) -> Result<Parsed, Error> {
+    pub(super) fn dispatch(
+        &mut self,
+        header: FrameHeader,
+        payload: Bytes,
+    ) -> Result<Parsed, Error> {
         match header.opcode {
             OpCode::Ping => {
                 if self.state == State::Open && self.config.answer_pings {

@@ -299,23 +299,13 @@ impl Connection {
         self.out.len()
     }
 
-    /// The queued output, in order, as a few contiguous chunks (for a
-    /// vectored write). Call [`advance_output`](Self::advance_output) with
-    /// what was written.
+    /// The queued output, in order, as a few contiguous chunks: the slices of
+    /// one vectored write. Call [`advance_output`](Self::advance_output) with
+    /// what the transport took. This and `advance_output` are the one way
+    /// output leaves a connection (besides [`output_handles`](Self::output_handles)
+    /// for a writer on another thread).
     pub fn output_chunks(&self) -> impl Iterator<Item = &[u8]> {
         self.out.chunks()
-    }
-
-    /// Fills `dst` with the queued output for a vectored write and returns
-    /// how many slices were filled.
-    #[cfg(feature = "std")]
-    pub fn output_io_slices<'a>(&'a self, dst: &mut [std::io::IoSlice<'a>]) -> usize {
-        let mut n = 0;
-        for (slot, chunk) in dst.iter_mut().zip(self.out.chunks()) {
-            *slot = std::io::IoSlice::new(chunk);
-            n += 1;
-        }
-        n
     }
 
     /// Drops the first `n` queued bytes, which the caller has written. A
@@ -359,13 +349,5 @@ impl Connection {
     /// [`advance_output`](Self::advance_output).
     pub fn output_handles(&mut self, dst: &mut alloc::vec::Vec<Bytes>, max: usize) {
         self.out.handles(dst, max);
-    }
-
-    /// Takes the next queued chunk whole, for callers that write chunk by chunk.
-    pub fn pop_output(&mut self) -> Option<Bytes> {
-        let chunk = self.out.pop_chunk()?;
-        self.stats.bytes_sent += chunk.len() as u64;
-        self.queue_due_pong();
-        Some(chunk)
     }
 }

@@ -7,8 +7,8 @@ use core::time::Duration;
 /// Messages count data messages (text and binary; a fragmented message
 /// counts once, at its last frame). Bytes count the wire: frame headers and
 /// payloads as they were received, and as they were handed to the transport
-/// ([`advance_output`](crate::Connection::advance_output) /
-/// [`pop_output`](crate::Connection::pop_output)), compressed if they were.
+/// ([`advance_output`](crate::Connection::advance_output)), compressed if
+/// they were.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {

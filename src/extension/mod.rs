@@ -73,8 +73,11 @@ impl Negotiated {
     ///
     /// /// Moves everything `from` has queued into `to_buf`.
     /// fn pump(from: &mut Connection, to_buf: &mut BytesMut) {
-    ///     while let Some(chunk) = from.pop_output() {
-    ///         to_buf.extend_from_slice(&chunk);
+    ///     while from.pending_output() > 0 {
+    ///         for chunk in from.output_chunks() {
+    ///             to_buf.extend_from_slice(chunk);
+    ///         }
+    ///         from.advance_output(from.pending_output());
     ///     }
     /// }
     ///

@@ -17,10 +17,11 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
 use crate::close::CloseCode;
-use crate::connection::{Connection, Received, Timestamp};
+use crate::connection::{Connection, Received, Step, Timestamp};
 use crate::message::Message;
 use crate::prepared::PreparedMessage;
 use crate::stream_error::StreamError;
+use crate::vectored;
 
 use super::try_send::TrySendError;
 use super::wake::{Side, Wakers};
@@ -36,8 +37,6 @@ const HEAP_READ_FROM: usize = 4 << 10;
 /// Room beyond the last idle read's size in a heap read buffer, for a
 /// somewhat larger message or the next frame's header.
 const READ_ROOM: usize = 4 << 10;
-/// Most slices handed to one vectored write.
-const MAX_SLICES: usize = 16;
 
 /// A WebSocket over an async transport: a `Stream` of received messages and
 /// a `Sink` of messages to send.
@@ -70,7 +69,6 @@ pub struct WebSocketStream<S> {
     /// The failure to report once the transport is closed (boxed: rare,
     /// and every connection carries the field).
     error: Option<Box<StreamError>>,
-    eof: bool,
     /// The transport is closed and the stream has ended.
     done: bool,
     /// The connection's `websocket` span (feature `tracing`).
@@ -109,7 +107,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             timer: None,
             wakers: None,
             error: None,
-            eof: false,
             done: false,
             #[cfg(feature = "tracing")]
             span: crate::trace::connection_span(conn_role),
@@ -252,72 +249,96 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         Timestamp::from(Instant::now().saturating_duration_since(self.origin))
     }
 
-    /// Keeps the connection's deadline: acts on it while it has passed, then
-    /// arms the timer for the next one, to wake the task polling `side`
-    /// (and the other side's, which may be another task). True if the
-    /// connection acted on a deadline (it may have changed).
-    fn poll_deadline(&mut self, cx: &mut Context<'_>, side: Side) -> bool {
-        let mut acted = false;
-        while let Some(deadline) = self.conn.poll_timeout() {
-            let now = self.now();
-            if deadline <= now {
-                self.conn.handle_timeout(now);
-                acted = true;
-                continue;
+    /// One driver step ([`Connection::poll`]) and what it asks for besides
+    /// reading: writes the output (a write that completes steps again),
+    /// keeps the one timer at the step's `wake_at` for the task polling
+    /// `side`. Returns the last step: [`Step::Close`], or [`Step::Run`] with
+    /// the output written as far as the transport took it.
+    fn poll_drive(&mut self, cx: &mut Context<'_>, side: Side) -> Step {
+        // The time a timer fired at: it never fires early, so the step is
+        // told at least that time, whatever a coarse clock says.
+        let mut fired = Timestamp::ZERO;
+        loop {
+            let before = (self.conn.state(), self.conn.failure().is_some());
+            let step = self.conn.poll(self.now().max(fired));
+            if (self.conn.state(), self.conn.failure().is_some()) != before {
+                // A deadline changed the connection: the other side's task
+                // (a send waiting for room, a reader) must learn it.
+                self.wake(side.other());
             }
-            let at = self.origin + deadline.as_duration();
-            let sleep = self
-                .timer
-                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
-            if sleep.deadline() != at {
-                sleep.as_mut().reset(at);
-            }
-            let wakers = self.wakers.get_or_insert_with(Arc::default);
-            wakers.set(side, cx.waker());
-            // The timer wakes both sides: either may act on the deadline.
-            let both = Waker::from(Arc::clone(wakers));
-            if sleep
-                .as_mut()
-                .poll(&mut Context::from_waker(&both))
-                .is_pending()
-            {
-                break;
-            }
-            // The timer does not fire early; trust it over a coarse clock.
-            self.conn.handle_timeout(self.now().max(deadline));
-            acted = true;
-        }
-        if acted {
-            // What changed may concern the other side's task.
-            let other = match side {
-                Side::Reading => Side::Sending,
-                Side::Sending => Side::Reading,
+            let Step::Run { write, wake_at, .. } = step else {
+                return step;
             };
-            if let Some(wakers) = &self.wakers {
-                wakers.wake_side(other);
+            if write {
+                let pending = self.conn.pending_output();
+                let written = self.poll_write_output(cx);
+                if side == Side::Reading && self.conn.pending_output() < pending {
+                    // A transport keeps one write waker, the last task's to
+                    // wait on it: this task's writes made room for the
+                    // sending task, whose waker it may have displaced.
+                    self.wake(Side::Sending);
+                }
+                match written {
+                    Poll::Ready(Ok(())) => continue,
+                    Poll::Ready(Err(e)) => {
+                        self.lost(e);
+                        continue;
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            match self.poll_timer(cx, wake_at, side) {
+                Some(deadline) => fired = deadline,
+                None => return step,
             }
         }
-        acted
     }
 
-    /// Writes queued output. Ready once everything is written.
+    /// Arms the timer at `wake_at` to wake the task polling `side` (and the
+    /// other side's: either may act on it). The deadline, if it has passed.
+    fn poll_timer(
+        &mut self,
+        cx: &mut Context<'_>,
+        wake_at: Option<Timestamp>,
+        side: Side,
+    ) -> Option<Timestamp> {
+        let deadline = wake_at?;
+        let at = self.origin + deadline.as_duration();
+        let sleep = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+        if sleep.deadline() != at {
+            sleep.as_mut().reset(at);
+        }
+        let wakers = self.wakers.get_or_insert_with(Arc::default);
+        wakers.set(side, cx.waker());
+        let both = Waker::from(Arc::clone(wakers));
+        match sleep.as_mut().poll(&mut Context::from_waker(&both)) {
+            Poll::Ready(()) => Some(deadline),
+            Poll::Pending => None,
+        }
+    }
+
+    /// Wakes the task polling `side`, if it waits.
+    fn wake(&self, side: Side) {
+        if let Some(wakers) = &self.wakers {
+            wakers.wake_side(side);
+        }
+    }
+
+    /// Writes queued output, one vectored write at a time. Ready once
+    /// everything is written.
     fn poll_write_output(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.conn.pending_output() > 0 {
-            let vectored = self.io.is_write_vectored();
             let written = {
                 let mut chunks = self.conn.output_chunks();
                 let first = chunks.next().unwrap_or_default();
                 match chunks.next() {
-                    // Header and payload queued apart: one vectored write.
-                    Some(second) if vectored => {
-                        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-                        slices[0] = IoSlice::new(first);
-                        slices[1] = IoSlice::new(second);
-                        let mut n = 2;
-                        for (slot, chunk) in slices[2..].iter_mut().zip(chunks) {
-                            *slot = IoSlice::new(chunk);
-                            n += 1;
-                        }
+                    // Header and payload queued apart, or frames by
+                    // reference: one vectored write.
+                    Some(_) if self.io.is_write_vectored() => {
+                        let mut slices = [IoSlice::new(&[]); vectored::MAX_SLICES];
+                        let n = vectored::fill(self.conn.output_chunks(), &mut slices);
                         ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..n]))?
                     }
                     // The common case, small frames encoded back to back.
@@ -332,37 +353,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         Poll::Ready(Ok(()))
     }
 
-    /// [`poll_write_or_fail`](Self::poll_write_or_fail) from the reading
-    /// side. A transport keeps one write waker, the last task's to wait on
-    /// it: when this task's writes make room, the sending task (whose
-    /// waker this one may have displaced) is woken to queue more.
-    fn poll_write_reading(&mut self, cx: &mut Context<'_>) {
-        let before = self.conn.pending_output();
-        let _ = self.poll_write_or_fail(cx);
-        if self.conn.pending_output() < before {
-            if let Some(wakers) = &self.wakers {
-                wakers.wake_side(Side::Sending);
-            }
-        }
-    }
-
-    /// Writes output, turning a write error into the transport's loss.
-    fn poll_write_or_fail(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        match ready!(self.poll_write_output(cx)) {
-            Ok(()) => {}
-            Err(e) => self.lost(e),
-        }
-        Poll::Ready(())
-    }
-
-    /// The transport failed: the core drops what it cannot write. After a
-    /// complete close handshake that is only how the peer ended the
-    /// transport (a server may reset it rather than close it, §7.1.1): the
-    /// stream then ends cleanly, without the error.
+    /// The transport failed: the core drops what it cannot write and says
+    /// whether the connection had ended cleanly already (the error is then
+    /// only how the peer ended the transport, §7.1.1), or reports it.
     fn lost(&mut self, e: io::Error) {
-        let clean = self.conn.close_handshake_complete();
-        self.conn.transport_failed();
-        if !clean {
+        if self.conn.transport_failed().is_err() {
             self.fail_with(StreamError::Io(e));
         }
     }
@@ -471,7 +466,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     }
 
     /// One turn of the driver contract (see [`Connection`]): bytes in,
-    /// time, output, closing, reading.
+    /// the step, reading.
     fn poll_turn(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, StreamError>>> {
         loop {
             if self.done {
@@ -482,10 +477,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                     if self.read_buf.is_empty() {
                         self.read_buf = BytesMut::new();
                     }
-                    // Stamp the arrival, and send pongs and close echoes
-                    // without waiting for the caller.
-                    self.poll_deadline(cx, Side::Reading);
-                    self.poll_write_reading(cx);
+                    // Stamp the arrival, and write pongs and close echoes
+                    // without waiting for the caller (a close is the next
+                    // turn's).
+                    let _ = self.poll_drive(cx, Side::Reading);
                     let message: Message = event.into();
                     #[cfg(feature = "tracing")]
                     match &message {
@@ -501,48 +496,39 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                     return Poll::Ready(Some(Ok(message)));
                 }
                 Ok(Received::NeedMore | Received::Closed) => {}
-                Err(e) => {
-                    self.fail_with(e.into());
-                }
+                // Reported with the step's outcome, once the transport is
+                // closed.
+                Err(e) => self.fail_with(e.into()),
             }
-            if self.poll_deadline(cx, Side::Reading) {
-                // Act on what the deadline changed (a failure to report).
-                continue;
-            }
-            // Reading goes on whether or not the output drains: the core
-            // bounds what it queues by itself, and sends wait for room.
-            self.poll_write_reading(cx);
-            if self.conn.should_close_transport() {
-                ready!(self.poll_shutdown(cx));
-                self.done = true;
-                if let Some(wakers) = &self.wakers {
+            let read = match self.poll_drive(cx, Side::Reading) {
+                Step::Close(outcome) => {
+                    ready!(self.poll_shutdown(cx));
+                    self.done = true;
                     // A send waiting on the transport learns it is gone.
-                    wakers.wake_side(Side::Sending);
+                    self.wake(Side::Sending);
+                    self.read_buf = BytesMut::new();
+                    let error = self.error.take().map(|e| *e);
+                    let error = error.or_else(|| outcome.err().map(StreamError::from));
+                    #[cfg(feature = "tracing")]
+                    match &error {
+                        Some(e) => crate::trace::failure(e),
+                        None => tracing::debug!("connection closed"),
+                    }
+                    return Poll::Ready(error.map(Err));
                 }
-                self.read_buf = BytesMut::new();
-                let error = self.error.take().map(|e| *e);
-                #[cfg(feature = "tracing")]
-                match &error {
-                    Some(e) => crate::trace::failure(e),
-                    None => tracing::debug!("connection closed"),
-                }
-                return Poll::Ready(error.map(Err));
-            }
-            if self.eof {
+                Step::Run { read, .. } => read,
+            };
+            if !read {
                 return Poll::Pending;
             }
             match ready!(self.poll_read_more(cx)) {
                 Ok(0) => {
-                    self.eof = true;
                     if let Err(e) = self.conn.receive_eof() {
                         self.fail_with(e.into());
                     }
                 }
                 Ok(_) => {}
-                Err(e) => {
-                    self.eof = true;
-                    self.lost(e);
-                }
+                Err(e) => self.lost(e),
             }
         }
     }
@@ -589,12 +575,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     /// bytes are queued; otherwise writes, and waits for the transport.
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
         let this = self.get_mut();
-        // Deadlines matter only to a send that waits (the stream keeps them
-        // otherwise): a send with room skips them.
         while this.conn.output_is_full() {
-            this.poll_deadline(cx, Side::Sending);
             let before = this.conn.pending_output();
-            if this.poll_write_or_fail(cx).is_pending() && this.conn.pending_output() == before {
+            let step = this.poll_drive(cx, Side::Sending);
+            if matches!(step, Step::Run { .. }) && this.conn.pending_output() >= before {
                 this.waiting_to_send(cx);
                 return Poll::Pending;
             }
@@ -627,14 +611,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
         let this = self.get_mut();
-        if this.poll_write_or_fail(cx).is_pending() {
-            // Waiting for the transport: within the connection's deadlines
-            // (past the close deadline the output is dropped).
-            this.poll_deadline(cx, Side::Sending);
-            if this.poll_write_or_fail(cx).is_pending() {
-                this.waiting_to_send(cx);
-                return Poll::Pending;
-            }
+        // Waiting for the transport is bounded by the connection's
+        // deadlines (past the close deadline the output is dropped).
+        if let Step::Run { write: true, .. } = this.poll_drive(cx, Side::Sending) {
+            this.waiting_to_send(cx);
+            return Poll::Pending;
         }
         if let Some(e) = this.send_error() {
             return Poll::Ready(Err(e));
@@ -651,8 +632,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
             this.conn.close(CloseCode::NORMAL, "")?;
             crate::trace::ws_event!(debug, parent: &this.span, code = 1000u16, "close frame sent");
         }
-        this.poll_deadline(cx, Side::Sending);
-        ready!(this.poll_write_or_fail(cx));
+        if let Step::Run { write: true, .. } = this.poll_drive(cx, Side::Sending) {
+            this.waiting_to_send(cx);
+            return Poll::Pending;
+        }
         // A failure (a lost transport included) is the stream's to report.
         let _ = ready!(Pin::new(&mut this.io).poll_flush(cx));
         Poll::Ready(Ok(()))

@@ -18,6 +18,16 @@ pub(super) enum Side {
     Sending,
 }
 
+impl Side {
+    /// The other side.
+    pub(super) fn other(self) -> Side {
+        match self {
+            Side::Reading => Side::Sending,
+            Side::Sending => Side::Reading,
+        }
+    }
+}
+
 #[derive(Default)]
 pub(super) struct Wakers {
     reading: Mutex<Option<Waker>>,

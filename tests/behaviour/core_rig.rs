@@ -65,8 +65,11 @@ impl CoreRig {
         loop {
             let mut busy = self.endpoint_turn();
             if reads {
-                while let Some(chunk) = self.server.pop_output() {
-                    self.peer.inbox.extend_from_slice(&chunk);
+                while self.server.pending_output() > 0 {
+                    for chunk in self.server.output_chunks() {
+                        self.peer.inbox.extend_from_slice(chunk);
+                    }
+                    self.server.advance_output(self.server.pending_output());
                     busy = true;
                 }
                 let at = self.units(self.now);

@@ -164,8 +164,11 @@ impl Peer {
     /// Everything the peer's connection queued.
     pub fn output(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
-        while let Some(chunk) = self.conn.pop_output() {
-            out.extend_from_slice(&chunk);
+        while self.conn.pending_output() > 0 {
+            for chunk in self.conn.output_chunks() {
+                out.extend_from_slice(chunk);
+            }
+            self.conn.advance_output(self.conn.pending_output());
         }
         out
     }

@@ -325,8 +325,11 @@ fn connection(role: Role, config: Config, p: DeflateParams) -> Connection {
 
 fn output(c: &mut Connection) -> Vec<u8> {
     let mut out = Vec::new();
-    while let Some(chunk) = c.pop_output() {
-        out.extend_from_slice(&chunk);
+    while c.pending_output() > 0 {
+        for chunk in c.output_chunks() {
+            out.extend_from_slice(chunk);
+        }
+        c.advance_output(c.pending_output());
     }
     out
 }
