@@ -23,8 +23,16 @@ pub enum Role {
     Server,
 }
 
-/// Default limit on one frame's payload: 16 MiB.
-pub const DEFAULT_MAX_FRAME_SIZE: usize = 16 << 20;
+/// Default limit on one frame's payload: 64 MiB, the message limit. Most
+/// stacks send a message as one frame, so a lower frame limit would refuse
+/// their messages below the message limit; and a frame costs no more memory
+/// than the message it belongs to (less in streaming mode, where it is
+/// handed out in pieces).
+pub const DEFAULT_MAX_FRAME_SIZE: usize = 64 << 20;
+/// Default limit on the payload of a frame this endpoint sends: 16 MiB, the
+/// lowest frame limit common among stacks (tungstenite's default, and this
+/// crate's before 0.3), so every peer on its defaults takes our frames.
+pub const DEFAULT_MAX_SEND_FRAME_SIZE: usize = 16 << 20;
 /// Default limit on one message's payload (after decompression): 64 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 << 20;
 /// Default limit on an HTTP handshake header block: 16 KiB.
@@ -92,7 +100,8 @@ impl Keepalive {
 #[non_exhaustive]
 pub struct Config {
     /// Largest payload accepted in one frame; a larger header fails the
-    /// connection with 1009 before its payload is read. Default 16 MiB.
+    /// connection with 1009 before its payload is read. Default 64 MiB, the
+    /// message limit.
     pub max_frame_size: usize,
     /// Largest message accepted (summed over its fragments, and measured
     /// after decompression); exceeding it fails the connection with 1009.
@@ -118,10 +127,9 @@ pub struct Config {
     pub fragments: bool,
     /// Largest payload of a data frame this endpoint sends: a longer
     /// message (or fragment) goes out as several frames, each a slice of
-    /// the same buffer (no copy). Default 16 MiB, the default receive
-    /// limit ([`max_frame_size`](Self#structfield.max_frame_size)), so two
-    /// endpoints on defaults always accept each other's frames. 0 counts
-    /// as 1.
+    /// the same buffer (no copy). Default 16 MiB, at most any common
+    /// stack's receive limit (64 MiB here), so peers on their defaults take
+    /// our frames. 0 counts as 1.
     pub max_send_frame_size: usize,
     /// Answer each ping with a pong (§5.5.2). Default on. Off, pings are
     /// only handed out as events and the application answers them itself
@@ -171,7 +179,7 @@ impl Default for Config {
             max_headers: DEFAULT_MAX_HEADERS,
             max_refusal_body: DEFAULT_MAX_REFUSAL_BODY,
             fragments: false,
-            max_send_frame_size: DEFAULT_MAX_FRAME_SIZE,
+            max_send_frame_size: DEFAULT_MAX_SEND_FRAME_SIZE,
             answer_pings: true,
             echo_close: true,
             extensions: ExtensionConfig::default(),

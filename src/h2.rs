@@ -256,7 +256,10 @@ pub async fn connect(
     config: Config,
 ) -> Result<(WebSocketStream<H2Stream>, HandshakeResponse), StreamError> {
     let (http_request, mut handshake) = extended_connect_request(request, &config)?;
-    let deadline = crate::tokio::deadline(&config);
+    // The handshake's one deadline, from now.
+    let clock = crate::tokio::Clock::start();
+    handshake.handle_timeout(clock.now());
+    let deadline = clock.instant(handshake.poll_timeout());
     let exchange = async {
         let mut ready = sender.clone().ready().await.map_err(to_io)?;
         // The server's first SETTINGS frame says whether it takes extended

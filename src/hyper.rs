@@ -225,7 +225,10 @@ where
     B: hyper::body::Body + Default + Send + 'static,
 {
     let (http_request, mut handshake) = client_request(request, &config)?;
-    let deadline = crate::tokio::deadline(&config);
+    // The handshake's one deadline, from now.
+    let clock = crate::tokio::Clock::start();
+    handshake.handle_timeout(clock.now());
+    let deadline = clock.instant(handshake.poll_timeout());
     let exchange = async {
         sender.ready().await.map_err(io::Error::other)?;
         sender

@@ -27,8 +27,9 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+use std::borrow::ToOwned;
 use std::io;
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -201,33 +202,18 @@ pub fn connect_blocking(
     if !request.is_tls() {
         return Err(StreamError::TlsUnsupported);
     }
-    let deadline = options.handshake_timeout.map(|t| Instant::now() + t);
+    // One deadline, the handshake's, for connecting, TLS and the upgrade.
+    let name = server_name(&request)?;
+    let (host, port) = (request.host().to_owned(), request.port());
+    let started = blocking::Started::new(request, &options)?;
+    let deadline = started.deadline();
     let left = || -> Result<Option<std::time::Duration>, StreamError> {
         match deadline.map(|d| d.saturating_duration_since(Instant::now())) {
             Some(l) if l.is_zero() => Err(StreamError::HandshakeTimeout),
             other => Ok(other),
         }
     };
-    let name = server_name(&request)?;
-    let mut last = io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
-    let mut tcp = None;
-    let addrs = (request.host(), request.port())
-        .to_socket_addrs()
-        .map_err(StreamError::Connect)?;
-    for addr in addrs {
-        let attempt = match left()? {
-            None => TcpStream::connect(addr),
-            Some(l) => TcpStream::connect_timeout(&addr, l),
-        };
-        match attempt {
-            Ok(s) => {
-                tcp = Some(s);
-                break;
-            }
-            Err(e) => last = e,
-        }
-    }
-    let mut tcp = tcp.ok_or(StreamError::Connect(last))?;
+    let mut tcp = blocking::tcp_connect(&host, port, deadline)?;
     tcp.set_nodelay(true)?;
     let mut tls = ClientConnection::new(config, name)
         .map_err(|e| StreamError::Tls(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
@@ -249,10 +235,8 @@ pub fn connect_blocking(
             });
         }
     }
-    // What is left of the deadline bounds the WebSocket handshake.
-    let options = options.handshake_timeout(left()?);
-    let (ws, response) =
-        blocking::client(StreamOwned::new(tls, tcp), request, options).map_err(|e| match e {
+    let (ws, response) = blocking::client_started(StreamOwned::new(tls, tcp), started, options)
+        .map_err(|e| match e {
             StreamError::Io(e) if timed_out(&e) => StreamError::HandshakeTimeout,
             e => e,
         })?;

@@ -179,8 +179,8 @@ fn a_message_longer_than_the_send_frame_size_goes_out_in_frames_sharing_its_buff
 
 #[test]
 fn twenty_megabytes_cross_between_default_endpoints_both_ways() {
-    // 20 MB is over the default frame limit (16 MiB) and under the message
-    // limit (64 MiB): the sender's frames must fit the receiver's limit.
+    // 20 MB is over the default send frame size (16 MiB, the frame limit
+    // of many stacks) and under the message limit (64 MiB).
     let (mut client, mut server) = pair(Config::default().random_seed([2; 32]));
     let message = pattern(20_000_000, 2);
     client.send_binary(message.clone()).unwrap();

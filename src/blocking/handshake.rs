@@ -5,14 +5,18 @@ use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Instant;
 
+use std::borrow::ToOwned;
 use std::string::String;
 
 use bytes::BytesMut;
 
+use super::io::Clock;
 use super::socket::WebSocket;
 use super::transport::Transport;
+#[cfg(doc)]
+use crate::handshake::REFUSAL_LINGER;
 use crate::handshake::{
-    Accept, ClientRequest, HandshakeRequest, HandshakeResponse, REFUSAL_LINGER, Refusal,
+    Accept, ClientHandshake, ClientRequest, HandshakeRequest, HandshakeResponse, Refusal,
     ServerHandshake,
 };
 use crate::{Config, Connection, Role, StreamError};
@@ -83,23 +87,24 @@ impl<S: Transport> HandshakeIo<'_, S> {
         }
     }
 
-    /// After a refusal: read what the client still sends for a moment
-    /// ([`REFUSAL_LINGER`]).
-    fn linger(&mut self) {
-        let until = Instant::now() + REFUSAL_LINGER.time;
-        let until = self.deadline.map_or(until, |d| d.min(until));
+    /// After a refusal: read and discard what the client still sends, for
+    /// as long as the handshake says ([`REFUSAL_LINGER`]).
+    fn linger(&mut self, parser: &mut ServerHandshake, clock: Clock) {
+        parser.handle_timeout(clock.now());
+        parser.start_linger();
         let mut scratch = [0u8; HANDSHAKE_READ];
-        let mut discarded = 0;
-        while discarded < REFUSAL_LINGER.bytes {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
-                break;
+        loop {
+            let until = clock.instant(parser.poll_timeout());
+            let left = until.map(|u| u.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) || self.stream.set_read_timeout(left).is_err() {
+                return;
             }
-            match self.stream.read(&mut scratch) {
-                Ok(0) => break,
-                Ok(n) => discarded += n,
+            let read = self.stream.read(&mut scratch);
+            parser.handle_timeout(clock.now());
+            match read {
+                Ok(n) if parser.keep_lingering(n) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => break,
+                _ => return,
             }
         }
     }
@@ -135,6 +140,8 @@ impl Done {
 
 fn server_handshake<S, F>(
     io: &mut HandshakeIo<'_, S>,
+    mut parser: ServerHandshake,
+    clock: Clock,
     config: Config,
     callback: F,
 ) -> Result<Done, StreamError>
@@ -143,17 +150,16 @@ where
     F: FnOnce(&HandshakeRequest) -> Result<Accept, Refusal>,
 {
     let mut buf = BytesMut::new();
-    let mut parser = ServerHandshake::new(&config);
     let request = loop {
         match parser.parse(&mut buf) {
             Ok(Some(request)) => break request,
             Ok(None) => io.read_more(&mut buf)?,
-            Err(e) => return Err(refuse(io, e.refusal())),
+            Err(e) => return Err(refuse(io, &mut parser, clock, e.refusal())),
         }
     };
     let mut accepted = match request.decide(callback) {
         Ok(accepted) => accepted,
-        Err(refusal) => return Err(refuse(io, refusal)),
+        Err(refusal) => return Err(refuse(io, &mut parser, clock, refusal)),
     };
     io.write_all(&accepted.response.to_bytes())?;
     io.disarm();
@@ -167,20 +173,29 @@ where
 
 /// Writes the answer to a refused request, lingers so that the client reads
 /// it, and returns the error.
-fn refuse<S: Transport>(io: &mut HandshakeIo<'_, S>, refusal: Refusal) -> StreamError {
+fn refuse<S: Transport>(
+    io: &mut HandshakeIo<'_, S>,
+    parser: &mut ServerHandshake,
+    clock: Clock,
+    refusal: Refusal,
+) -> StreamError {
     if let Err(write_error) = io.write_all(&refusal.to_bytes()) {
         return write_error;
     }
-    io.linger();
+    io.linger(parser, clock);
     refusal.error().into()
 }
 
 fn client_handshake<S: Transport>(
     io: &mut HandshakeIo<'_, S>,
-    request: ClientRequest,
+    started: Started,
     config: Config,
 ) -> Result<(Done, HandshakeResponse), StreamError> {
-    let (bytes, mut handshake) = request.build(&config)?;
+    let Started {
+        bytes,
+        mut handshake,
+        ..
+    } = started;
     io.write_all(&bytes)?;
     let mut buf = BytesMut::new();
     let mut response = loop {
@@ -253,11 +268,14 @@ where
     S: Transport,
     F: FnOnce(&HandshakeRequest) -> Result<Accept, Refusal>,
 {
+    let clock = Clock::new();
+    let mut parser = ServerHandshake::new(&config);
+    parser.handle_timeout(clock.now());
     let mut io = HandshakeIo {
-        deadline: config.handshake_timeout.map(|t| Instant::now() + t),
+        deadline: clock.instant(parser.poll_timeout()),
         stream: &mut stream,
     };
-    let done = server_handshake(&mut io, config, callback)?;
+    let done = server_handshake(&mut io, parser, clock, config, callback)?;
     Ok(done.into_websocket(stream))
 }
 
@@ -283,15 +301,52 @@ pub fn accept<S: Transport>(stream: S) -> Result<WebSocket<S>, StreamError> {
 /// transport cut short is marked truncated).
 /// [`StreamError::HandshakeTimeout`], [`StreamError::Io`].
 pub fn client<S: Transport>(
-    mut stream: S,
+    stream: S,
     request: ClientRequest,
     config: Config,
 ) -> Result<(WebSocket<S>, HandshakeResponse), StreamError> {
+    let started = Started::new(request, &config)?;
+    client_started(stream, started, config)
+}
+
+/// A client handshake whose clock runs: the request to write and the
+/// parser of the answer, started before connecting so that connecting, TLS
+/// and the upgrade share its one deadline.
+pub(crate) struct Started {
+    bytes: std::vec::Vec<u8>,
+    handshake: ClientHandshake,
+    clock: Clock,
+}
+
+impl Started {
+    pub(crate) fn new(request: ClientRequest, config: &Config) -> Result<Self, StreamError> {
+        let clock = Clock::new();
+        let (bytes, mut handshake) = request.build(config)?;
+        handshake.handle_timeout(clock.now());
+        Ok(Started {
+            bytes,
+            handshake,
+            clock,
+        })
+    }
+
+    /// The handshake's deadline.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.clock.instant(self.handshake.poll_timeout())
+    }
+}
+
+/// [`client`] with the handshake's clock already running.
+pub(crate) fn client_started<S: Transport>(
+    mut stream: S,
+    started: Started,
+    config: Config,
+) -> Result<(WebSocket<S>, HandshakeResponse), StreamError> {
     let mut io = HandshakeIo {
-        deadline: config.handshake_timeout.map(|t| Instant::now() + t),
+        deadline: started.deadline(),
         stream: &mut stream,
     };
-    let (done, response) = client_handshake(&mut io, request, config)?;
+    let (done, response) = client_handshake(&mut io, started, config)?;
     Ok((done.into_websocket(stream), response))
 }
 
@@ -343,24 +398,19 @@ pub fn connect_with(
     if request.is_tls() {
         return Err(StreamError::TlsUnsupported);
     }
-    let start = Instant::now();
-    let deadline = config.handshake_timeout.map(|t| start + t);
-    let stream = tcp_connect(request.host(), request.port(), deadline)?;
+    // One deadline, the handshake's, for connecting and the upgrade.
+    let (host, port) = (request.host().to_owned(), request.port());
+    let started = Started::new(request, &config)?;
+    let stream = tcp_connect(&host, port, started.deadline())?;
     stream.set_nodelay(true)?;
-    let config = match config.handshake_timeout {
-        Some(t) => {
-            let left = t.saturating_sub(start.elapsed());
-            if left.is_zero() {
-                return Err(StreamError::HandshakeTimeout);
-            }
-            config.handshake_timeout(left)
-        }
-        None => config,
-    };
-    client(stream, request, config)
+    client_started(stream, started, config)
 }
 
-fn tcp_connect(host: &str, port: u16, deadline: Option<Instant>) -> Result<TcpStream, StreamError> {
+pub(crate) fn tcp_connect(
+    host: &str,
+    port: u16,
+    deadline: Option<Instant>,
+) -> Result<TcpStream, StreamError> {
     let mut last = io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
     // Name resolution failing is a failure to connect, too.
     let addrs = (host, port)

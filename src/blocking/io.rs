@@ -58,6 +58,11 @@ impl Clock {
         Timestamp::from(self.0.elapsed())
     }
 
+    /// The instant of a deadline given in this clock's time.
+    pub(super) fn instant(self, at: Option<Timestamp>) -> Option<Instant> {
+        at.map(|t| self.0 + t.as_duration())
+    }
+
     /// Time left until `wake_at` (zero once it passed), if there is one.
     pub(super) fn until(self, wake_at: Option<Timestamp>) -> Option<Duration> {
         let now = self.now();

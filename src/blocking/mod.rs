@@ -78,6 +78,8 @@ mod socket;
 mod split;
 mod transport;
 
+#[cfg(feature = "rustls")]
+pub(crate) use handshake::{Started, client_started, tcp_connect};
 pub use handshake::{accept, accept_with, client, connect, connect_with};
 pub use reconnect::Reconnect;
 pub use socket::WebSocket;

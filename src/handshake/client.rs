@@ -219,6 +219,7 @@ impl ClientRequest {
             max_refusal_body: config.max_refusal_body,
             refusal: None,
             failed: None,
+            time: super::time::HandshakeTime::new(config.handshake_timeout),
         };
         (head, handshake)
     }
@@ -285,9 +286,31 @@ pub struct ClientHandshake {
     /// A refusal whose body is being read.
     refusal: Option<RefusalBody>,
     failed: Option<HandshakeError>,
+    time: super::time::HandshakeTime,
 }
 
 impl ClientHandshake {
+    /// Tells the handshake the time: the first call starts its clock,
+    /// [`Config::handshake_timeout`] bounding everything until the
+    /// connection is open, from then on: connecting and TLS included, so
+    /// build the request before connecting and start the clock then.
+    pub fn handle_timeout(&mut self, now: crate::Timestamp) {
+        self.time.handle_timeout(now);
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next: the
+    /// handshake's deadline; [`Timestamp::ZERO`](crate::Timestamp::ZERO)
+    /// (now) before the clock started; `None` without a bound.
+    pub fn poll_timeout(&self) -> Option<crate::Timestamp> {
+        self.time.poll_timeout()
+    }
+
+    /// Whether the deadline passed: the handshake failed (a refusal whose
+    /// body was arriving is [`abandon`](Self::abandon)ed with what came).
+    pub fn is_expired(&self) -> bool {
+        self.time.expired()
+    }
+
     /// The `Sec-WebSocket-Accept` value the server must answer with; `None`
     /// for an extended CONNECT (RFC 8441 §5), which has no key.
     pub fn expected_accept(&self) -> Option<&AcceptKey> {

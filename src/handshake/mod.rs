@@ -60,6 +60,7 @@ mod refusal;
 mod refused;
 mod request;
 mod server;
+mod time;
 mod url;
 
 use base64::Engine;

@@ -8,8 +8,10 @@ use bytes::BytesMut;
 
 use super::head::{HttpVersion, Method, RequestHead};
 use super::headers::{HeaderScanner, Headers, Scan};
+use super::time::HandshakeTime;
 use super::{HandshakeError, HandshakeRequest};
 use crate::Config;
+use crate::connection::Timestamp;
 use crate::extension::ExtensionConfig;
 
 /// Reads a client's opening handshake from the bytes received so far.
@@ -36,10 +38,12 @@ pub struct ServerHandshake {
     max_headers: usize,
     extensions: ExtensionConfig,
     failed: Option<HandshakeError>,
+    time: HandshakeTime,
 }
 
 impl ServerHandshake {
-    /// A handshake enforcing `config`'s handshake size and header count
+    /// A handshake enforcing `config`'s handshake size, header count and
+    /// time limits
     /// limits and supporting the extensions of
     /// [`config.extensions`](Config#structfield.extensions) (none by
     /// default): [`HandshakeRequest::accept`] accepts the first valid offer
@@ -50,7 +54,46 @@ impl ServerHandshake {
             max_headers: config.max_headers,
             extensions: config.extensions.clone(),
             failed: None,
+            time: HandshakeTime::new(config.handshake_timeout),
         }
+    }
+
+    /// Tells the handshake the time: the first call starts its clock,
+    /// [`Config::handshake_timeout`] bounding reading the request, deciding
+    /// and writing the answer from then on.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        self.time.handle_timeout(now);
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next: the
+    /// handshake's deadline, or after a refusal the end of the linger;
+    /// [`Timestamp::ZERO`] (now) before the clock started; `None` without a
+    /// bound.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.time.poll_timeout()
+    }
+
+    /// Whether the deadline passed: the handshake failed, and the transport
+    /// is closed without an answer (or, lingering after a refusal, the
+    /// linger is over).
+    pub fn is_expired(&self) -> bool {
+        self.time.expired()
+    }
+
+    /// After a refusal's answer was written: the server reads and discards
+    /// what the client still sends, within [`REFUSAL_LINGER`](super::REFUSAL_LINGER)
+    /// and the deadline, before closing, so that closing with unread bytes
+    /// does not reset the connection before the client read the answer
+    /// (RFC 9112 §9.6). [`poll_timeout`](Self::poll_timeout) then includes
+    /// the linger's end.
+    pub fn start_linger(&mut self) {
+        self.time.start_linger();
+    }
+
+    /// Reports `discarded` bytes read while lingering (0 at the end of the
+    /// stream); whether to keep reading (else close the transport).
+    pub fn keep_lingering(&mut self, discarded: usize) -> bool {
+        self.time.lingered(discarded)
     }
 
     /// Parses the request at the front of `buf`.

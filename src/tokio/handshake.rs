@@ -11,20 +11,33 @@ use tokio::net::TcpStream;
 use super::stream::WebSocketStream;
 use super::tls::{ClientStream, MaybeTlsStream};
 use crate::handshake::{
-    Accept, ClientRequest, HandshakeRequest, HandshakeResponse, REFUSAL_LINGER, Refusal,
-    ServerHandshake,
+    Accept, ClientRequest, HandshakeRequest, HandshakeResponse, Refusal, ServerHandshake,
 };
 use crate::stream_error::StreamError;
-use crate::{Config, Connection, Role};
+use crate::{Config, Connection, Role, Timestamp};
 
 /// How much to read at a time during the handshake.
 const READ_CHUNK: usize = 2048;
 
-/// The deadline of a handshake starting now under `config`.
-pub(crate) fn deadline(config: &Config) -> Option<tokio::time::Instant> {
-    config
-        .handshake_timeout
-        .map(|limit| tokio::time::Instant::now() + limit)
+/// A handshake's clock: its [`Timestamp`]s count from its start, and the
+/// handshake's deadlines (which the core computes) become instants to
+/// sleep until.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Clock(tokio::time::Instant);
+
+impl Clock {
+    pub(crate) fn start() -> Self {
+        Clock(tokio::time::Instant::now())
+    }
+
+    pub(crate) fn now(self) -> Timestamp {
+        Timestamp::from(self.0.elapsed())
+    }
+
+    /// The instant of a deadline.
+    pub(crate) fn instant(self, at: Option<Timestamp>) -> Option<tokio::time::Instant> {
+        at.map(|t| self.0 + t.as_duration())
+    }
 }
 
 /// Runs `work` until `deadline`: its output, or `None` once the deadline
@@ -227,11 +240,13 @@ where
 {
     let mut io = io;
     let mut buf = BytesMut::new();
-    // One deadline for reading the request, the decision and writing the
-    // answer.
-    let until = deadline(&config);
+    // One deadline, the handshake's, for reading the request, the decision
+    // and writing the answer.
+    let clock = Clock::start();
+    let mut parser = ServerHandshake::new(&config);
+    parser.handle_timeout(clock.now());
+    let until = clock.instant(parser.poll_timeout());
     let outcome = before(until, async {
-        let mut parser = ServerHandshake::new(&config);
         let request = loop {
             match parser.parse(&mut buf) {
                 Ok(Some(request)) => break request,
@@ -262,30 +277,34 @@ where
         Err(other) => return Err(other),
     };
     // The peer may already be gone; the refusal is what gets reported.
-    let _ = before(until, async {
-        if io.write_all(&refusal.to_bytes()).await.is_ok() {
-            linger(&mut io).await;
-        }
-    })
-    .await;
+    if before(until, io.write_all(&refusal.to_bytes()))
+        .await
+        .is_some_and(|w| w.is_ok())
+    {
+        parser.handle_timeout(clock.now());
+        parser.start_linger();
+        linger(&mut io, &mut parser, clock).await;
+    }
+    let _ = io.shutdown().await;
     Err(refusal.error().into())
 }
 
-/// After a refusal: read what the client still sends for a moment
-/// ([`REFUSAL_LINGER`]), then close.
-async fn linger<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S) {
-    let discard = async {
-        let mut scratch = [0u8; READ_CHUNK];
-        let mut discarded = 0;
-        while discarded < REFUSAL_LINGER.bytes {
-            match io.read(&mut scratch).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => discarded += n,
-            }
+/// After a refusal: read and discard what the client still sends, for as
+/// long as the handshake says.
+async fn linger<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut S,
+    parser: &mut ServerHandshake,
+    clock: Clock,
+) {
+    let mut scratch = [0u8; READ_CHUNK];
+    loop {
+        let read = before(clock.instant(parser.poll_timeout()), io.read(&mut scratch)).await;
+        parser.handle_timeout(clock.now());
+        match read {
+            Some(Ok(n)) if parser.keep_lingering(n) => {}
+            _ => return,
         }
-    };
-    let _ = tokio::time::timeout(REFUSAL_LINGER.time, discard).await;
-    let _ = io.shutdown().await;
+    }
 }
 
 /// Connects to a `ws://` or `wss://` URL with default [`Config`].
@@ -321,18 +340,45 @@ pub async fn connect_with(
         #[cfg(not(feature = "rustls"))]
         return Err(StreamError::TlsUnsupported);
     }
-    // One deadline for connecting and the handshake together.
-    let until = deadline(&config);
-    let tcp = tcp_connect(&request, until).await?;
-    client_on_tcp(MaybeTlsStream::Plain(tcp), request, config, until).await
+    // One deadline, the handshake's, for connecting and the upgrade.
+    let (host, port) = (host_of(&request), request.port());
+    let started = Started::new(request, &config)?;
+    let tcp = tcp_connect(&host, port, started.until()).await?;
+    client_on_tcp(MaybeTlsStream::Plain(tcp), started, config).await
+}
+
+/// A client handshake whose clock runs: the request to write and the
+/// parser of the answer, started before connecting so that connecting, TLS
+/// and the upgrade share its one deadline.
+struct Started {
+    bytes: std::vec::Vec<u8>,
+    handshake: crate::handshake::ClientHandshake,
+    clock: Clock,
+}
+
+impl Started {
+    fn new(request: ClientRequest, config: &Config) -> Result<Self, StreamError> {
+        let clock = Clock::start();
+        let (bytes, mut handshake) = request.build(config)?;
+        handshake.handle_timeout(clock.now());
+        Ok(Started {
+            bytes,
+            handshake,
+            clock,
+        })
+    }
+
+    /// The handshake's deadline.
+    fn until(&self) -> Option<tokio::time::Instant> {
+        self.clock.instant(self.handshake.poll_timeout())
+    }
 }
 
 /// [`client`] with the peer's address in the connection's span.
 async fn client_on_tcp(
     io: MaybeTlsStream<TcpStream>,
-    request: ClientRequest,
+    started: Started,
     config: Config,
-    until: Option<tokio::time::Instant>,
 ) -> Result<(ClientStream, HandshakeResponse), StreamError> {
     #[cfg(feature = "tracing")]
     {
@@ -340,10 +386,10 @@ async fn client_on_tcp(
         if let Ok(peer) = io.get_ref().peer_addr() {
             span.record("peer", tracing::field::display(peer));
         }
-        crate::trace::handshake(span, client_inner(io, request, config, until), |(ws, _)| ws).await
+        crate::trace::handshake(span, client_inner(io, started, config), |(ws, _)| ws).await
     }
     #[cfg(not(feature = "tracing"))]
-    client_inner(io, request, config, until).await
+    client_inner(io, started, config).await
 }
 
 /// Connects with TLS configured by `config` (a private root store, client
@@ -372,16 +418,18 @@ pub async fn connect_tls_with(
     config: Config,
     tls_config: std::sync::Arc<rustls::ClientConfig>,
 ) -> Result<(ClientStream, HandshakeResponse), StreamError> {
-    // One deadline for connecting, TLS and the handshake together.
-    let until = deadline(&config);
+    // One deadline, the handshake's, for connecting, TLS and the upgrade.
+    let (host, port) = (host_of(&request), request.port());
     if !request.is_tls() {
-        let tcp = tcp_connect(&request, until).await?;
-        return client_on_tcp(MaybeTlsStream::Plain(tcp), request, config, until).await;
+        let started = Started::new(request, &config)?;
+        let tcp = tcp_connect(&host, port, started.until()).await?;
+        return client_on_tcp(MaybeTlsStream::Plain(tcp), started, config).await;
     }
     let name = crate::tls::server_name(&request)?;
-    let tcp = tcp_connect(&request, until).await?;
+    let started = Started::new(request, &config)?;
+    let tcp = tcp_connect(&host, port, started.until()).await?;
     let tls = before(
-        until,
+        started.until(),
         tokio_rustls::TlsConnector::from(tls_config).connect(name, tcp),
     )
     .await
@@ -389,24 +437,27 @@ pub async fn connect_tls_with(
     .map_err(StreamError::Tls)?;
     client_on_tcp(
         MaybeTlsStream::Rustls(std::boxed::Box::new(tls)),
-        request,
+        started,
         config,
-        until,
     )
     .await
 }
 
-async fn tcp_connect(
-    request: &ClientRequest,
-    until: Option<tokio::time::Instant>,
-) -> Result<TcpStream, StreamError> {
-    let host = request
+/// The host to connect to (an IPv6 literal without its brackets).
+fn host_of(request: &ClientRequest) -> std::string::String {
+    request
         .host()
         .trim_start_matches('[')
         .trim_end_matches(']')
-        .to_owned();
-    let port = request.port();
-    let tcp = before(until, TcpStream::connect((host.as_str(), port)))
+        .to_owned()
+}
+
+async fn tcp_connect(
+    host: &str,
+    port: u16,
+    until: Option<tokio::time::Instant>,
+) -> Result<TcpStream, StreamError> {
+    let tcp = before(until, TcpStream::connect((host, port)))
         .await
         .ok_or(StreamError::HandshakeTimeout)?
         .map_err(StreamError::Connect)?;
@@ -423,28 +474,32 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
     request: ClientRequest,
     config: Config,
 ) -> Result<(WebSocketStream<S>, HandshakeResponse), StreamError> {
-    let until = deadline(&config);
+    let started = Started::new(request, &config)?;
     // Boxed for the reason given in `accept_with`.
     #[cfg(feature = "tracing")]
     return Box::pin(crate::trace::handshake(
         crate::trace::connection_span(Role::Client),
-        client_inner(io, request, config, until),
+        client_inner(io, started, config),
         |(ws, _)| ws,
     ))
     .await;
     #[cfg(not(feature = "tracing"))]
-    Box::pin(client_inner(io, request, config, until)).await
+    Box::pin(client_inner(io, started, config)).await
 }
 
-/// The client handshake, over by `until`.
+/// The client handshake, over by the handshake's deadline.
 async fn client_inner<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,
-    request: ClientRequest,
+    started: Started,
     config: Config,
-    until: Option<tokio::time::Instant>,
 ) -> Result<(WebSocketStream<S>, HandshakeResponse), StreamError> {
     let mut io = io;
-    let (bytes, mut handshake) = request.build(&config)?;
+    let until = started.until();
+    let Started {
+        bytes,
+        mut handshake,
+        ..
+    } = started;
     let mut buf = BytesMut::new();
     let exchange = async {
         io.write_all(&bytes).await?;

@@ -31,9 +31,9 @@ mod wake;
 
 #[cfg(feature = "rustls")]
 pub use handshake::connect_tls_with;
-pub use handshake::{accept, accept_with, accept_with_async, client, connect, connect_with};
 #[cfg(any(feature = "hyper", feature = "h2"))]
-pub(crate) use handshake::{before, deadline};
+pub(crate) use handshake::{Clock, before};
+pub use handshake::{accept, accept_with, accept_with_async, client, connect, connect_with};
 pub use reconnect::Reconnect;
 pub use split::{Reader, Writer};
 pub use stream::WebSocketStream;
