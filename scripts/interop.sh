@@ -4,6 +4,13 @@
 #   node    - Node `ws`           (tests/interop/node_client.mjs)
 #   chromium- headless Chromium   (tests/interop/chromium_client.mjs, via playwright-core)
 #
+# Each peer echoes messages of 0 B to 4 MiB, then, on a connection with the peer's
+# default limits, messages at the peer's own limit: Node ws and Chromium a 20 MB
+# binary and a 20 MB multi-byte text message (longer than the servers' 16 MiB
+# max_send_frame_size, so every echo is fragmented, compressed with permessage-deflate
+# too), Python websockets 1 MiB ones (its default max_size; it refuses larger).
+# Node ws checks the frames of those echoes on the wire (INTEROP_MAX_SEND_FRAME).
+#
 # Usage: bash scripts/interop.sh
 #
 # Installs what it needs (idempotent): a venv with `websockets` under the cache dir,
@@ -27,6 +34,10 @@
 #   INTEROP_SELFTEST=1       test the harness itself against the reference Python and
 #                            Node echo servers in tests/interop (no cargo build)
 #   CHROMIUM                 browser binary (default /usr/bin/chromium)
+#   INTEROP_MAX_SEND_FRAME   largest data frame node_client.mjs accepts in an echo, which
+#                            must split a longer one (default: 16777216, the echo servers'
+#                            Config::default().max_send_frame_size; unset in self-test,
+#                            whose reference servers send one frame per message)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,6 +52,10 @@ if [[ "$DEFLATE" == 1 && -z "${INTEROP_EXPECT_DEFLATE:-}" ]]; then
     export INTEROP_EXPECT_DEFLATE=1
 fi
 SELFTEST="${INTEROP_SELFTEST:-0}"
+if [[ "$SELFTEST" != 1 ]]; then
+    # The echo examples run on Config::default(): 16 MiB frames out (and in), 64 MiB messages.
+    export INTEROP_MAX_SEND_FRAME="${INTEROP_MAX_SEND_FRAME:-16777216}"
+fi
 IFS=, read -r -a PEERS <<<"${INTEROP_PEERS:-python,node,chromium}"
 
 if [[ "$SELFTEST" == 1 ]]; then

@@ -11,6 +11,16 @@
 // be clean (CloseEvent.wasClean) with the code echoed back. Prints one result line;
 // exits non-zero on any mismatch.
 //
+// The second connection also carries two 20 MB messages, binary (pseudo-random, so
+// that permessage-deflate cannot shrink it) and text (random 1- to 4-byte UTF-8
+// characters), each echoed intact; the browser has no message size limit. Chromium
+// sends a large message as many frames of about 130 KB (131000 bytes from Chromium 148:
+// the chunks it moves from the page to the network service), so the echo server, on
+// its default 16 MiB max_frame_size, accepts them as they are. Its echoes are longer than its
+// max_send_frame_size (16 MiB) and go out as several frames (compressed, with
+// permessage-deflate); the page only sees whole messages (node_client.mjs counts the
+// frames).
+//
 // INTEROP_EXPECT_DEFLATE=1 requires ws.extensions to contain permessage-deflate,
 // INTEROP_EXPECT_DEFLATE=0 requires it not to; unset only reports it.
 // CHROMIUM (default /usr/bin/chromium) selects the browser binary.
@@ -20,6 +30,7 @@ import { chromium } from 'playwright-core';
 const PEER = 'chromium';
 const EXECUTABLE = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const RECV_TIMEOUT_MS = Number(process.env.INTEROP_RECV_TIMEOUT ?? 30) * 1000;
+const LARGE = 20_000_000; // as in pageTest
 const OVERALL_TIMEOUT_MS = Number(process.env.INTEROP_PEER_TIMEOUT ?? 180) * 1000;
 const FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -51,6 +62,62 @@ async function pageTest({ url, recvTimeoutMs }) {
     return b;
   };
   const describe = (m) => (typeof m === 'string' ? `text/${enc.encode(m).length}` : `binary/${m.byteLength}`);
+  // The generators of node_client.mjs (see there): xorshift32 bytes, and random UTF-8
+  // characters of 1 to 4 bytes with none ending at byte `cut` (the echo server's
+  // default max_send_frame_size, where a plain echo is split).
+  const LARGE = 20_000_000;
+  const SERVER_FRAME = 16 * 1024 * 1024;
+  const prng = (seed) => {
+    let x = seed | 0 || 1;
+    return () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return x >>> 0;
+    };
+  };
+  const randomBinary = (n, seed) => {
+    const next = prng(seed);
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i += 4) {
+      const r = next();
+      for (let k = 0; k < 4 && i + k < n; k++) b[i + k] = r >>> (8 * k);
+    }
+    return b;
+  };
+  const randomText = (n, seed, cut) => {
+    const next = prng(seed);
+    const b = new Uint8Array(n);
+    let i = 0;
+    while (i < n) {
+      let w = (next() & 3) + 1;
+      if (i + w === cut) w = w < 4 ? w + 1 : w - 1;
+      w = Math.min(w, n - i);
+      const r = next();
+      if (w === 1) {
+        b[i] = 0x20 + (r % 95);
+      } else if (w === 2) {
+        const c = 0x80 + (r % 0x780);
+        b[i] = 0xc0 | (c >> 6);
+        b[i + 1] = 0x80 | (c & 0x3f);
+      } else if (w === 3) {
+        let c = 0x800 + (r % 0xf000);
+        if (c >= 0xd800) c += 0x800;
+        b[i] = 0xe0 | (c >> 12);
+        b[i + 1] = 0x80 | ((c >> 6) & 0x3f);
+        b[i + 2] = 0x80 | (c & 0x3f);
+      } else {
+        const c = 0x10000 + (r % 0x100000);
+        b[i] = 0xf0 | (c >> 18);
+        b[i + 1] = 0x80 | ((c >> 12) & 0x3f);
+        b[i + 2] = 0x80 | ((c >> 6) & 0x3f);
+        b[i + 3] = 0x80 | (c & 0x3f);
+      }
+      i += w;
+    }
+    if ((b[cut] & 0xc0) !== 0x80) throw new Error('randomText: no character across the cut');
+    return new TextDecoder('utf-8', { fatal: true }).decode(b);
+  };
   const checkEcho = (sent, got) => {
     if (typeof sent === 'string') {
       if (typeof got !== 'string') throw new Error(`sent ${describe(sent)}, echo came back as ${describe(got)}`);
@@ -121,8 +188,12 @@ async function pageTest({ url, recvTimeoutMs }) {
   const m = makeText(20);
   c2.ws.send(m);
   checkEcho(m, await c2.recv());
+  for (const big of [randomBinary(LARGE, 0x6455), randomText(LARGE, 0x7692, SERVER_FRAME)]) {
+    c2.ws.send(big);
+    checkEcho(big, await c2.recv());
+  }
   await c2.close(1000);
-  return { extensions, count: messages.length * 2 + 1, reason, userAgent: navigator.userAgent };
+  return { extensions, count: messages.length * 2 + 3, reason, userAgent: navigator.userAgent };
 }
 
 const consoleLines = [];
@@ -165,7 +236,7 @@ const overall = setTimeout(() => {
 main(url).then(
   ({ extensions, count, reason, version }) => {
     clearTimeout(overall);
-    console.log(`PASS ${PEER} ${url} browser=${version} messages=${count} close=4000,1000 close_reason_echo=${JSON.stringify(reason)} extensions=${JSON.stringify(extensions)} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+    console.log(`PASS ${PEER} ${url} browser=${version} messages=${count} large=binary/${LARGE},text/${LARGE} close=4000,1000 close_reason_echo=${JSON.stringify(reason)} extensions=${JSON.stringify(extensions)} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
     process.exit(0);
   },
   (e) => {

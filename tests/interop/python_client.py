@@ -9,6 +9,13 @@ echo is identical and of the same type, closes with 4000 + a reason, then opens 
 second connection and closes it with 1000; both closes must complete cleanly with
 the code echoed back. Prints one result line; exits non-zero on any mismatch.
 
+The second connection keeps websockets' default limits and also echoes a text and a
+binary message of exactly 1 MiB, its default max_size (the largest message it accepts;
+the first connection lifts it with max_size=None for the 4 MiB messages). The 20 MB
+messages node_client.mjs and chromium_client.mjs exchange, larger than the echo
+server's 16 MiB max_send_frame_size so that its echo is fragmented, are not sent here:
+on its defaults this peer refuses anything over 1 MiB (1009).
+
 INTEROP_EXPECT_DEFLATE=1 requires permessage-deflate to be negotiated,
 INTEROP_EXPECT_DEFLATE=0 requires it not to be; unset only reports it.
 """
@@ -24,6 +31,7 @@ SIZES = [0, 1, 125, 126, 65535, 65536, 1 << 20, 4 << 20]
 PATTERN = "aé€😀"  # 1 + 2 + 3 + 4 bytes of UTF-8
 CLOSE_REASON = "interop bye ✓"
 RECV_TIMEOUT = float(os.environ.get("INTEROP_RECV_TIMEOUT", "30"))
+DEFAULT_MAX_SIZE = 1 << 20  # websockets' default max_size
 
 
 def make_text(n):
@@ -115,13 +123,15 @@ async def run(url):
             await recv_echo(ws, m)
         rcvd = await close_and_check(ws, 4000, CLOSE_REASON)
 
+    # Default limits (max_size 1 MiB); ping_interval=None only stops keepalive pings.
     async with connect(url, open_timeout=RECV_TIMEOUT, close_timeout=RECV_TIMEOUT, ping_interval=None) as ws2:
-        m = make_text(20)
-        await ws2.send(m)
-        await recv_echo(ws2, m)
+        at_limit = [make_text(20), make_text(DEFAULT_MAX_SIZE), make_binary(DEFAULT_MAX_SIZE)]
+        for m in at_limit:
+            await ws2.send(m)
+            await recv_echo(ws2, m)
         await close_and_check(ws2, 1000, "")
 
-    return extensions, len(messages) * 2 + 1, rcvd.reason
+    return extensions, len(messages) * 2 + len(at_limit), rcvd.reason
 
 
 def main():
@@ -134,8 +144,9 @@ def main():
     except Exception as e:  # noqa: BLE001 - report anything as a failure
         print("FAIL %s %s: %s: %s" % (PEER, url, type(e).__name__, e), flush=True)
         return 1
-    print("PASS %s %s messages=%d close=4000,1000 close_reason_echo=%r extensions=%r (%.1fs)" % (
-        PEER, url, count, reason, extensions or "", time.monotonic() - t0), flush=True)
+    print("PASS %s %s messages=%d at_default_max_size=text/%d,binary/%d close=4000,1000 close_reason_echo=%r "
+          "extensions=%r (%.1fs)" % (PEER, url, count, DEFAULT_MAX_SIZE, DEFAULT_MAX_SIZE, reason, extensions or "",
+                                     time.monotonic() - t0), flush=True)
     return 0
 
 
