@@ -12,12 +12,11 @@
 // The second connection keeps ws's default limits (maxPayload 100 MiB) and also
 // carries two 20 MB messages, binary (pseudo-random, so that permessage-deflate
 // cannot shrink it) and text (random 1- to 4-byte UTF-8 characters), each echoed
-// intact. They are larger than the crate's default frame limits, both ways:
-// - ws sends a message as one frame, and a 20 MB frame exceeds the echo server's
-//   max_frame_size (16 MiB default; it fails the connection with 1009). A server on
-//   defaults accepts messages up to max_message_size (64 MiB) only in frames of at
-//   most 16 MiB, so these go out as four 5 MB fragments (ws's `fin: false`), the
-//   text ones cut inside UTF-8 characters.
+// intact. They are larger than 16 MiB, both ways:
+// - ws sends a message as one frame: the binary one goes as one 20 MB frame (the
+//   echo server's max_frame_size is the message limit, 64 MiB, by default); the
+//   text one as four 5 MB fragments (ws's `fin: false`) cut inside UTF-8
+//   characters, for the server's reassembly and incremental UTF-8 checks.
 // - the echo server sends a message longer than its max_send_frame_size (16 MiB)
 //   as several frames (with permessage-deflate: the compressed message, RSV1 on the
 //   first frame only). ws hands out whole messages, so the frames of each echo are
@@ -300,7 +299,8 @@ async function run(url) {
   if (!isContinuation(textBytes, SERVER_FRAME)) throw new Error('randomText: no character across the cut');
   const large = [];
   for (const [sent, buf, binary] of [[bin, bin, true], [text, textBytes, false]]) {
-    await c2.sendFragments(buf, binary, fragmentCuts(buf, LARGE_FRAGMENT, !binary));
+    if (binary) await c2.send(buf, { binary: true });
+    else await c2.sendFragments(buf, binary, fragmentCuts(buf, LARGE_FRAGMENT, !binary));
     checkEcho(sent, await c2.recv());
     large.push(checkFrames(sent, tap.messages[tap.messages.length - 1]));
   }
