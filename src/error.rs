@@ -9,7 +9,6 @@
 use core::fmt;
 
 use crate::close::CloseCode;
-use crate::handshake::HandshakeError;
 
 /// Everything that can go wrong in the core.
 ///
@@ -73,16 +72,13 @@ pub enum Error {
     /// mask keys (a build without `std` and no
     /// [`Config::random_seed`](crate::Config::random_seed)).
     NoRandomSource,
-
-    /// The opening handshake failed; see [`HandshakeError::status`].
-    Handshake(HandshakeError),
 }
 
 impl Error {
     /// The close code this error stands for: the code sent to the peer when
     /// the connection failed (1006 for [`Error::AbnormalClosure`] is only
-    /// reported, never sent), or `None` for local misuse and handshake
-    /// failures, which send no close frame.
+    /// reported, never sent), or `None` for local misuse, which sends no
+    /// close frame.
     pub fn close_code(&self) -> Option<CloseCode> {
         use Error::*;
         Some(match self {
@@ -107,8 +103,7 @@ impl Error {
             | InvalidCloseToSend
             | ControlPayloadTooLong
             | FragmentOutOfOrder
-            | NoRandomSource
-            | Handshake(_) => return None,
+            | NoRandomSource => return None,
         })
     }
 
@@ -123,12 +118,6 @@ impl Error {
                 | Error::FragmentOutOfOrder
                 | Error::NoRandomSource
         )
-    }
-}
-
-impl From<HandshakeError> for Error {
-    fn from(e: HandshakeError) -> Self {
-        Error::Handshake(e)
     }
 }
 
@@ -166,7 +155,6 @@ impl fmt::Display for Error {
             NoRandomSource => {
                 f.write_str("no random source for mask keys (set Config::random_seed)")
             }
-            Handshake(e) => write!(f, "handshake failed: {e}"),
         }
     }
 }

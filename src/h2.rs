@@ -245,7 +245,7 @@ where
 /// # Errors
 /// [`StreamError::Io`] with [`io::ErrorKind::Unsupported`] if the server
 /// did not enable extended CONNECT, or for h2 failures;
-/// [`StreamError::Protocol`] with [`HandshakeError::Refused`] for a refusal
+/// [`StreamError::Handshake`] with [`HandshakeError::Refused`] for a refusal
 /// (its status, fields and up to
 /// [`Config::max_refusal_body`](crate::Config::max_refusal_body) bytes of
 /// body, read within the handshake timeout), or another [`HandshakeError`]

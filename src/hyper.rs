@@ -210,7 +210,7 @@ impl Future for UpgradeFut {
 /// the connection over. Drive the connection with `.with_upgrades()`.
 ///
 /// # Errors
-/// [`StreamError::Protocol`] for a refused or invalid response: a refusal is
+/// [`StreamError::Handshake`] for a refused or invalid response: a refusal is
 /// [`HandshakeError::Refused`] with its status, fields and up to
 /// [`Config::max_refusal_body`] bytes of body, read within the handshake
 /// timeout (a body cut by the limit, the deadline or the connection is

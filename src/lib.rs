@@ -61,7 +61,7 @@
 //! assert!(matches!(client.receive(&mut at_client)?.event(), Some(Event::Close(Some(_)))));
 //! client.receive_eof()?;
 //! assert!(client.should_close_transport());
-//! # Ok::<(), rfc6455::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! ## Errors

@@ -11,9 +11,14 @@ use crate::handshake::{HandshakeError, Refusal};
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum StreamError {
-    /// The protocol failed: the peer violated it (the close frame with
-    /// [`Error::close_code`](crate::Error::close_code) was sent), the
-    /// handshake was refused, or the caller misused the API.
+    /// The opening handshake failed: the server refused (with its status,
+    /// fields and body), the request or the response was invalid, or the
+    /// URL (see [`HandshakeError::status`] for what a server answers).
+    Handshake(HandshakeError),
+    /// The connection failed: the peer violated the protocol (the close
+    /// frame with [`Error::close_code`](crate::Error::close_code) was
+    /// sent), a keepalive or idle timeout, the transport ended before the
+    /// close handshake (1006), or the caller misused the API.
     Protocol(crate::Error),
     /// The transport failed.
     Io(io::Error),
@@ -83,7 +88,7 @@ impl StreamError {
     /// The handshake failure, if this is one.
     pub fn handshake(&self) -> Option<&HandshakeError> {
         match self {
-            StreamError::Protocol(crate::Error::Handshake(e)) => Some(e),
+            StreamError::Handshake(e) => Some(e),
             _ => None,
         }
     }
@@ -122,7 +127,7 @@ impl From<crate::Error> for StreamError {
 
 impl From<HandshakeError> for StreamError {
     fn from(e: HandshakeError) -> Self {
-        StreamError::Protocol(crate::Error::Handshake(e))
+        StreamError::Handshake(e)
     }
 }
 
@@ -135,6 +140,7 @@ impl From<io::Error> for StreamError {
 impl fmt::Display for StreamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            StreamError::Handshake(e) => write!(f, "handshake failed: {e}"),
             StreamError::Protocol(e) => fmt::Display::fmt(e, f),
             StreamError::Io(e) => write!(f, "transport error: {e}"),
             StreamError::Connect(e) => write!(f, "could not connect: {e}"),
@@ -151,6 +157,7 @@ impl fmt::Display for StreamError {
 impl std::error::Error for StreamError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            StreamError::Handshake(e) => Some(e),
             StreamError::Protocol(e) => Some(e),
             StreamError::Io(e) | StreamError::Connect(e) | StreamError::Tls(e) => Some(e),
             _ => None,

@@ -170,7 +170,7 @@ async fn refused_extended_connects_get_4xx_and_the_server_goes_on() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(&err, StreamError::Protocol(_)), "{err:?}");
+    assert!(matches!(&err, StreamError::Handshake(_)), "{err:?}");
     let refused = err.handshake().and_then(HandshakeError::refused).unwrap();
     assert_eq!(refused.status, 403);
     assert!(refused.headers.get("connection").is_none(), "HTTP/2");

@@ -183,10 +183,7 @@ async fn a_decision_past_the_deadline_times_out() {
     assert!(
         matches!(
             &err,
-            StreamError::Io(_)
-                | StreamError::Protocol(rfc6455::Error::Handshake(
-                    HandshakeError::ResponseIncomplete
-                ))
+            StreamError::Io(_) | StreamError::Handshake(HandshakeError::ResponseIncomplete)
         ),
         "{err:?}"
     );

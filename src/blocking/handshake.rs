@@ -252,7 +252,7 @@ fn client_handshake<S: Transport>(
 /// ```
 ///
 /// # Errors
-/// [`StreamError::Protocol`] with [`Error::Handshake`](crate::Error::Handshake)
+/// [`StreamError::Handshake`]
 /// if the request is invalid or refused (its HTTP answer was written; the
 /// error is [`Refusal::error`]; a callback's own mistake, such as a
 /// subprotocol the client did not offer, is answered with 500),
@@ -293,7 +293,7 @@ pub fn accept<S: Transport>(stream: S) -> Result<WebSocket<S>, StreamError> {
 /// [`Config::handshake_timeout`].
 ///
 /// # Errors
-/// [`StreamError::Protocol`] with [`Error::Handshake`](crate::Error::Handshake)
+/// [`StreamError::Handshake`]
 /// if the server refused or answered wrongly; a refusal is
 /// [`HandshakeError::Refused`](crate::handshake::HandshakeError::Refused)
 /// with its status, fields and up to [`Config::max_refusal_body`] bytes of
