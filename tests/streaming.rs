@@ -576,7 +576,7 @@ async fn tokio_endpoints_on_defaults_stream_fifty_megabytes_each_way_at_once() {
         let received = stream_both_ways(ws, 2).await;
         (received, server.await.unwrap())
     };
-    let (client_got, server_got) = tokio::time::timeout(Duration::from_secs(120), run)
+    let (client_got, server_got) = tokio::time::timeout(Duration::from_secs(60), run)
         .await
         .expect("stalled");
     assert_eq!(client_got, STREAM_MESSAGES << 20);

@@ -329,6 +329,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// Writes queued output, one vectored write at a time. Ready once
     /// everything is written.
     fn poll_write_output(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Split, both tasks write, and a transport keeps one write waker:
+        // the last task's to wait on it. Readiness must reach whichever
+        // side waits (a reader that stopped being polled must not swallow
+        // the wake-up of a writer waiting for room), so writes register
+        // the waker of both sides; each side keeps its own in `Wakers`
+        // before it returns `Pending`.
+        match self.wakers.as_ref().map(|w| Waker::from(Arc::clone(w))) {
+            Some(both) => self.poll_write_chunks(&mut Context::from_waker(&both)),
+            None => self.poll_write_chunks(cx),
+        }
+    }
+
+    /// [`poll_write_output`](Self::poll_write_output) with the waker chosen.
+    fn poll_write_chunks(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.conn.pending_output() > 0 {
             let written = {
                 let mut chunks = self.conn.output_chunks();
