@@ -15,7 +15,10 @@ use rfc6455::blocking::{self, WebSocket};
 use rfc6455::handshake::ClientRequest;
 use rfc6455::{Config, Error, Event, Message, StreamError};
 
-use crate::rig::{Action, Decide, Ended, FLOOD, Peer, Rig, flood_message, normal_close, react};
+use crate::rig::{
+    Action, Decide, Done, ENDPOINT_SEED, Ended, FLOOD, Peer, Program, Rig, flood_message,
+    normal_close, small_socket, stream_chunk,
+};
 
 pub struct BlockingRig<const SPLIT: bool> {
     tcp: TcpStream,
@@ -36,16 +39,32 @@ fn failure_of(e: StreamError) -> Option<Error> {
     }
 }
 
+/// Sends a stream of `n` messages, each sent by `send` (which waits for
+/// room in the output).
+fn stream(
+    n: usize,
+    mut send: impl FnMut(Message) -> Result<(), StreamError>,
+) -> Result<(), StreamError> {
+    let chunk = stream_chunk(ENDPOINT_SEED);
+    (0..n).try_for_each(|_| send(Message::Binary(chunk.clone())))
+}
+
 /// The endpoint's program on the blocking adapter.
 fn endpoint(mut ws: WebSocket<TcpStream>, start: Instant, report: mpsc::Sender<Ended>) {
+    let mut program = Program::default();
     let result: Result<(), StreamError> = (|| loop {
-        match react(ws.read()?) {
-            Some(Action::Echo(m)) => ws.send(m)?,
+        let message = ws.read()?;
+        let full = ws.connection().output_is_full();
+        match program.react(message, full) {
+            Some(Action::Reply(m)) => ws.send(m)?,
             Some(Action::Flood) => {
                 for _ in 0..FLOOD {
                     ws.send(flood_message())?;
                 }
             }
+            // Reading stops until the stream is sent (this rig is not
+            // full duplex).
+            Some(Action::Stream(n)) => stream(n, |m| ws.send(m))?,
             Some(Action::Close) => ws.send(normal_close())?,
             None => {}
         }
@@ -65,8 +84,9 @@ fn split_endpoint(ws: WebSocket<TcpStream>, start: Instant, report: mpsc::Sender
     thread::spawn(move || {
         for job in jobs {
             let sent = match job {
-                Action::Echo(m) => writer.send(m),
+                Action::Reply(m) => writer.send(m),
                 Action::Flood => (0..FLOOD).try_for_each(|_| writer.send(flood_message())),
+                Action::Stream(n) => stream(n, |m| writer.send(m)),
                 Action::Close => writer.send(normal_close()),
             };
             if sent.is_err() {
@@ -74,8 +94,11 @@ fn split_endpoint(ws: WebSocket<TcpStream>, start: Instant, report: mpsc::Sender
             }
         }
     });
+    let mut program = Program::default();
     let result: Result<(), StreamError> = (|| loop {
-        if let Some(action) = react(reader.read()?) {
+        let message = reader.read()?;
+        let full = reader.with_connection(|c| c.output_is_full());
+        if let Some(action) = program.react(message, full) {
             let _ = todo.send(action);
         }
     })();
@@ -86,12 +109,42 @@ fn split_endpoint(ws: WebSocket<TcpStream>, start: Instant, report: mpsc::Sender
     });
 }
 
+/// Writes `bytes` to `tcp` unless `until` passes first.
+fn write_until(tcp: &mut TcpStream, mut bytes: &[u8], until: Instant) -> bool {
+    while !bytes.is_empty() {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        tcp.set_write_timeout(Some(left)).unwrap();
+        match tcp.write(bytes) {
+            Ok(0) => return false,
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
 impl<const SPLIT: bool> Rig for BlockingRig<SPLIT> {
     const UNIT: Duration = Duration::from_millis(100);
     const SLACK: f64 = 5.0;
+    const FULL_DUPLEX: bool = SPLIT;
 
     fn start(config: Config) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        // Sockets with small buffers, from tokio's socket builder.
+        let setup = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let listener = {
+            let _in = setup.enter();
+            let socket = small_socket();
+            socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+            socket.listen(16).unwrap().into_std().unwrap()
+        };
+        listener.set_nonblocking(false).unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, ended) = mpsc::channel();
         let (start_tx, start_rx) = mpsc::channel();
@@ -106,7 +159,12 @@ impl<const SPLIT: bool> Rig for BlockingRig<SPLIT> {
                 endpoint(ws, start, tx);
             }
         });
-        let mut tcp = TcpStream::connect(addr).unwrap();
+        let mut tcp = setup
+            .block_on(small_socket().connect(addr))
+            .unwrap()
+            .into_std()
+            .unwrap();
+        tcp.set_nonblocking(false).unwrap();
         let (request, mut handshake) = ClientRequest::new(&format!("ws://{addr}/"))
             .unwrap()
             .build(&Config::default())
@@ -132,13 +190,14 @@ impl<const SPLIT: bool> Rig for BlockingRig<SPLIT> {
         units_since(self.start)
     }
 
-    fn send(&mut self, message: Message) {
+    fn send_within(&mut self, message: Message, units: f64) -> bool {
         self.peer.conn.send(message).unwrap();
         let out = self.peer.output();
-        self.tcp.write_all(&out).unwrap();
+        let until = Instant::now() + Self::UNIT.mul_f64(units);
+        write_until(&mut self.tcp, &out, until)
     }
 
-    fn listen(&mut self, units: f64, answer: bool) -> Vec<(f64, Event)> {
+    fn listen_until(&mut self, units: f64, answer: bool, done: &mut Done<'_>) -> Vec<(f64, Event)> {
         let until = Instant::now() + Self::UNIT.mul_f64(units);
         let mut events = Vec::new();
         let mut chunk = vec![0u8; 64 << 10];
@@ -158,9 +217,12 @@ impl<const SPLIT: bool> Rig for BlockingRig<SPLIT> {
                 Ok(n) => {
                     self.peer.inbox.extend_from_slice(&chunk[..n]);
                     self.peer.decode(units_since(self.start), &mut events);
+                    if done(&events) {
+                        return events;
+                    }
                     if answer {
                         let out = self.peer.output();
-                        let _ = self.tcp.write_all(&out);
+                        write_until(&mut self.tcp, &out, until);
                     }
                 }
                 Err(e)

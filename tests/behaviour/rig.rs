@@ -16,6 +16,11 @@ pub trait Rig: Sized {
     /// How far (in units) an observation may stray from the exact time on
     /// this rig's clock: 0 with simulated time.
     const SLACK: f64;
+    /// Whether the endpoint can read while a send of its own waits for the
+    /// transport. An unsplit blocking socket cannot: one thread reads or
+    /// writes, and a send blocked on a peer that is not reading stops the
+    /// reading until it ends.
+    const FULL_DUPLEX: bool = true;
 
     /// Starts the endpoint with `config` (its durations in units: build it
     /// with [`units`]) and connects the peer.
@@ -25,12 +30,30 @@ pub trait Rig: Sized {
     fn now(&self) -> f64;
 
     /// The peer sends `message` (and whatever else its connection queued,
-    /// such as pongs).
-    fn send(&mut self, message: Message);
+    /// such as pongs), its writes waiting at most `units` for the transport
+    /// to take them: false if they did not (the endpoint is not reading),
+    /// and the connection's bytes are then left half written.
+    fn send_within(&mut self, message: Message, units: f64) -> bool;
+
+    /// The peer sends `message` to an endpoint that is reading: its writes
+    /// complete within [`SEND_WAIT`].
+    fn send(&mut self, message: Message) {
+        assert!(
+            self.send_within(message, SEND_WAIT),
+            "the peer's write did not complete"
+        );
+    }
+
+    /// The peer reads until `done` holds for what it received or `units`
+    /// passed, whichever comes first, answering pings (writing its pongs)
+    /// if `answer`. Returns what the peer received and when.
+    fn listen_until(&mut self, units: f64, answer: bool, done: &mut Done<'_>) -> Vec<(f64, Event)>;
 
     /// Lets `units` pass with the peer reading; it answers pings (writes
     /// its pongs) if `answer`. Returns what the peer received and when.
-    fn listen(&mut self, units: f64, answer: bool) -> Vec<(f64, Event)>;
+    fn listen(&mut self, units: f64, answer: bool) -> Vec<(f64, Event)> {
+        self.listen_until(units, answer, &mut never)
+    }
 
     /// Lets `units` pass with the peer neither reading nor writing.
     fn stall(&mut self, units: f64);
@@ -49,6 +72,34 @@ pub trait Rig: Sized {
     fn refusal(request: &[u8], decide: Decide) -> Vec<u8>;
 }
 
+/// How long (in units) [`Rig::send`] lets a small message's write wait:
+/// far longer than one takes while the endpoint reads.
+pub const SEND_WAIT: f64 = 10.0;
+
+/// What each loopback socket asks for its send and receive buffers (the
+/// kernel may double it): little, as over a network, so that the transport
+/// holds little of what is in flight and the endpoint's output fills with
+/// its first large message, whatever buffer autotuning the host allows.
+pub const SOCKET_BUFFER: u32 = 64 << 10;
+
+/// A socket for a loopback rig, with [`SOCKET_BUFFER`]s (tokio's socket
+/// builder; the blocking rig turns its sockets into std ones).
+pub fn small_socket() -> tokio::net::TcpSocket {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_send_buffer_size(SOCKET_BUFFER).unwrap();
+    socket.set_recv_buffer_size(SOCKET_BUFFER).unwrap();
+    socket
+}
+
+/// What the peer waits for in [`Rig::listen_until`]: true once what it
+/// received (each event with its time) is all it waits for.
+pub type Done<'a> = dyn FnMut(&[(f64, Event)]) -> bool + 'a;
+
+/// Never done: [`Rig::listen_until`] for the whole time.
+pub fn never(_: &[(f64, Event)]) -> bool {
+    false
+}
+
 /// `units` of a rig's clock.
 pub fn units<R: Rig>(n: f64) -> Duration {
     R::UNIT.mul_f64(n)
@@ -65,13 +116,17 @@ pub struct Ended {
     pub latency: Option<Duration>,
 }
 
-/// The endpoint's program, the same on every rig.
+/// What the endpoint's program does.
 pub enum Action {
-    /// Send this message back.
-    Echo(Message),
+    /// Send this message: an echo, or a report.
+    Reply(Message),
     /// Queue [`FLOOD`] messages of [`FLOOD_SIZE`] bytes without waiting
     /// for the peer to read.
     Flood,
+    /// Send this many [`STREAM_SIZE`] messages of [`stream_chunk`] with
+    /// [`ENDPOINT_SEED`], each as soon as the output has room, while the
+    /// reading goes on (on a [`Rig::FULL_DUPLEX`] rig).
+    Stream(usize),
     /// Start the close handshake with 1000.
     Close,
 }
@@ -81,14 +136,87 @@ pub const FLOOD: usize = 256;
 /// Bytes per flood message.
 pub const FLOOD_SIZE: usize = 64 << 10;
 
-/// What the endpoint does on `message`.
-pub fn react(message: Message) -> Option<Action> {
-    match message {
-        Message::Text(t) if t.as_str() == "flood" => Some(Action::Flood),
-        Message::Text(t) if t.as_str() == "close" => Some(Action::Close),
-        m @ (Message::Text(_) | Message::Binary(_)) => Some(Action::Echo(m)),
-        _ => None,
+/// Bytes per message of a stream, either way.
+pub const STREAM_SIZE: usize = 1 << 20;
+/// The seed of the endpoint's stream.
+pub const ENDPOINT_SEED: u8 = 1;
+/// The seed of the peer's stream.
+pub const PEER_SEED: u8 = 2;
+
+/// The endpoint's program, the same on every rig.
+///
+/// On text "stream N" it streams N MiB to the peer ([`Action::Stream`])
+/// and counts the binary bytes that arrive, without echoing them (an echo
+/// waits for room in the output, and would stop the reading itself); once
+/// N MiB arrived it reports the count ([`report`]).
+#[derive(Default)]
+pub struct Program {
+    counting: Option<Count>,
+}
+
+/// What the endpoint has counted of the peer's stream.
+struct Count {
+    expected: usize,
+    received: usize,
+    /// Bytes of messages that arrived while the endpoint's output was full.
+    while_full: usize,
+}
+
+impl Program {
+    /// What the endpoint does on `message`, which it read while its output
+    /// was full if `output_full`.
+    pub fn react(&mut self, message: Message, output_full: bool) -> Option<Action> {
+        if let (Some(count), Message::Binary(b)) = (&mut self.counting, &message) {
+            count.received += b.len();
+            if output_full {
+                count.while_full += b.len();
+            }
+            if count.received < count.expected {
+                return None;
+            }
+            let Count {
+                received,
+                while_full,
+                ..
+            } = self.counting.take()?;
+            return Some(Action::Reply(Message::text(format!(
+                "received {received} {while_full}"
+            ))));
+        }
+        match message {
+            Message::Text(t) if t.as_str() == "flood" => Some(Action::Flood),
+            Message::Text(t) if t.as_str() == "close" => Some(Action::Close),
+            Message::Text(t) if t.as_str().starts_with("stream ") => {
+                let n: usize = t.as_str()["stream ".len()..].parse().ok()?;
+                self.counting = Some(Count {
+                    expected: n * STREAM_SIZE,
+                    received: 0,
+                    while_full: 0,
+                });
+                Some(Action::Stream(n))
+            }
+            m @ (Message::Text(_) | Message::Binary(_)) => Some(Action::Reply(m)),
+            _ => None,
+        }
     }
+}
+
+/// The endpoint's report once the peer's stream arrived: the bytes
+/// received, and how many of them arrived while its output was full.
+pub fn report(text: &str) -> Option<(usize, usize)> {
+    let mut words = text.strip_prefix("received ")?.split(' ');
+    let received = words.next()?.parse().ok()?;
+    let while_full = words.next()?.parse().ok()?;
+    Some((received, while_full))
+}
+
+/// One message of a stream: [`STREAM_SIZE`] bytes of deterministic filler
+/// (clone it: the bytes are shared).
+pub fn stream_chunk(seed: u8) -> Bytes {
+    (0..STREAM_SIZE)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_be_bytes()[0] ^ seed)
+        .collect::<Vec<u8>>()
+        .into()
 }
 
 /// One flood message.

@@ -5,7 +5,10 @@
 use rfc6455::handshake::HandshakeError;
 use rfc6455::{Config, Error, Event, Keepalive, Message};
 
-use crate::rig::{Decide, Rig, close_code, pings, unauthorized, units};
+use crate::rig::{
+    Decide, ENDPOINT_SEED, PEER_SEED, Rig, STREAM_SIZE, close_code, pings, report, stream_chunk,
+    unauthorized, units,
+};
 
 /// `at` is `expected` within the rig's slack (never earlier than half a
 /// unit before: the endpoint's clock starts a moment before the rig's).
@@ -129,6 +132,82 @@ pub fn an_unanswered_close_ends_at_the_close_timeout<R: Rig>() {
         at >= 10.0 - R::SLACK.min(0.5) && at <= 10.0 + lag + R::SLACK,
         "ended at {at:.3} units, expected 10 (+ up to {lag} from another thread)"
     );
+}
+
+/// MiB streamed each way by [`streams_both_ways_while_its_output_is_full`].
+const STREAM_MIB: usize = 50;
+/// How long (in units) each half of that scenario may wait: 20 s on the
+/// real-time rigs, where each half takes well under a second in a debug
+/// build (its bound only turns a stall into a failure).
+const STREAM_WAIT: f64 = 200.0;
+
+/// The endpoint streams to the peer and the peer to the endpoint at once,
+/// on the defaults: the endpoint's sending waits for room in its output
+/// (1 MiB messages, the high-water mark being 128 KiB), its reading never
+/// does.
+///
+/// The peer asks for the endpoint's stream, then sends its own before
+/// reading anything: the endpoint's output fills (the transport holds far
+/// less than one 1 MiB message) and stays full until the peer reads, so the
+/// peer's writes complete only if the endpoint reads while its output is
+/// full. An endpoint that stopped reading while its output was full would
+/// leave both sides writing: the peer's writes wait out their bound, and
+/// the scenario fails. The endpoint counts what arrives (an echo would wait
+/// for room, and stop the reading itself) and reports the count, with how
+/// much of it arrived while its output was full (the condition under test
+/// must have occurred); then the peer reads the endpoint's stream, whole.
+pub fn streams_both_ways_while_its_output_is_full<R: Rig>() {
+    if !R::FULL_DUPLEX {
+        eprintln!(
+            "skipped on {}: one thread reads or writes, not both",
+            std::any::type_name::<R>()
+        );
+        return;
+    }
+    let mut rig = R::start(Config::default());
+    rig.send(Message::text(format!("stream {STREAM_MIB}")));
+    let mine = stream_chunk(PEER_SEED);
+    let until = rig.now() + STREAM_WAIT;
+    for sent in 0..STREAM_MIB {
+        assert!(
+            rig.send_within(Message::Binary(mine.clone()), (until - rig.now()).max(0.0)),
+            "the peer's writes stalled after {sent} of {STREAM_MIB} MiB: \
+             the endpoint stopped reading while its output was full"
+        );
+    }
+    let is_data = |e: &Event| matches!(e, Event::Binary(_) | Event::Text(_));
+    let events = rig.listen_until(STREAM_WAIT, true, &mut |events| {
+        events.iter().filter(|(_, e)| is_data(e)).count() > STREAM_MIB
+    });
+    let theirs = stream_chunk(ENDPOINT_SEED);
+    let (mut streamed, mut reported) = (0, None);
+    for (_, event) in &events {
+        match event {
+            Event::Binary(b) => {
+                assert!(*b == theirs, "message {streamed} of the stream differs");
+                streamed += 1;
+            }
+            Event::Text(t) => {
+                assert_eq!(reported, None, "one report");
+                reported = Some(report(t).unwrap_or_else(|| panic!("a report: {t:?}")));
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(streamed, STREAM_MIB, "the endpoint's stream, whole");
+    let (received, while_full) = reported.expect("the endpoint's report");
+    assert_eq!(
+        received,
+        STREAM_MIB * STREAM_SIZE,
+        "bytes the endpoint received"
+    );
+    assert!(
+        while_full > 0,
+        "the endpoint's output was never full while the peer's stream arrived"
+    );
+    rig.send(Message::Close(None));
+    let ended = rig.ended(5.0).expect("the endpoint ends after the close");
+    assert_eq!(ended.failure, None);
 }
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";

@@ -1,7 +1,8 @@
 //! The tokio adapter over loopback in real time, one unit being 100 ms: the
 //! endpoint is a task on its own worker thread, woken only by the
 //! transport and by the one timer the stream keeps at the connection's
-//! deadline.
+//! deadline. Asked for a stream, the endpoint splits its stream: a task
+//! sends while the first goes on reading.
 //!
 //! (tokio's paused clock would make this instant, but it advances to the
 //! next timer even when a socket has just become readable, so a peer's
@@ -12,7 +13,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
 use rfc6455::handshake::ClientRequest;
-use rfc6455::tokio::accept_with;
+use rfc6455::tokio::{WebSocketStream, Writer, accept_with};
 use rfc6455::{Config, Error, Event, Message, StreamError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -20,7 +21,10 @@ use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::rig::{Action, Decide, Ended, FLOOD, Peer, Rig, flood_message, normal_close, react};
+use crate::rig::{
+    Action, Decide, Done, ENDPOINT_SEED, Ended, FLOOD, Peer, Program, Rig, flood_message,
+    normal_close, small_socket, stream_chunk,
+};
 
 pub struct TokioRig {
     rt: Runtime,
@@ -49,7 +53,8 @@ fn units_since(start: Instant) -> f64 {
     start.elapsed().as_secs_f64() / TokioRig::UNIT.as_secs_f64()
 }
 
-/// The endpoint's program on the tokio adapter.
+/// The endpoint's program on the tokio adapter: one task reading and
+/// sending, until a stream is asked for.
 async fn endpoint(
     tcp: TcpStream,
     config: Config,
@@ -59,60 +64,120 @@ async fn endpoint(
     let mut ws = accept_with(tcp, config, |_| Ok(rfc6455::handshake::Accept::new()))
         .await
         .unwrap();
-    let result: Result<(), StreamError> = async {
+    let mut program = Program::default();
+    let result: Result<Option<usize>, StreamError> = async {
         while let Some(message) = ws.next().await {
-            match react(message?) {
-                Some(Action::Echo(m)) => ws.send(m).await?,
+            let full = ws.connection().output_is_full();
+            match program.react(message?, full) {
+                Some(Action::Reply(m)) => ws.send(m).await?,
                 Some(Action::Flood) => {
                     for _ in 0..FLOOD {
                         ws.send(flood_message()).await?;
                     }
                 }
+                Some(Action::Stream(n)) => return Ok(Some(n)),
                 Some(Action::Close) => ws.send(normal_close()).await?,
                 None => {}
+            }
+        }
+        Ok(None)
+    }
+    .await;
+    let (result, latency) = match result {
+        Ok(Some(n)) => full_duplex(ws, program, n).await,
+        other => (other.map(drop), ws.connection().latency()),
+    };
+    let _ = report.send(Ended {
+        at: units_since(start),
+        failure: result.err().map(failure_of),
+        latency,
+    });
+}
+
+/// The rest of the endpoint's program once a stream of `n` messages is
+/// asked for: the stream split, the sending (the stream, then replies) in
+/// a task of its own, the reading here.
+async fn full_duplex(
+    ws: WebSocketStream<TcpStream>,
+    mut program: Program,
+    n: usize,
+) -> (Result<(), StreamError>, Option<Duration>) {
+    let (mut reader, mut writer) = ws.split();
+    let (todo, mut jobs) = mpsc::unbounded_channel();
+    let _ = todo.send(Action::Stream(n));
+    tokio::spawn(async move {
+        while let Some(job) = jobs.recv().await {
+            let sent = match job {
+                Action::Reply(m) => writer.send(m).await,
+                Action::Flood => send_each(&mut writer, FLOOD, flood_message()).await,
+                Action::Stream(n) => {
+                    let chunk = Message::Binary(stream_chunk(ENDPOINT_SEED));
+                    send_each(&mut writer, n, chunk).await
+                }
+                Action::Close => writer.send(normal_close()).await,
+            };
+            if sent.is_err() {
+                return;
+            }
+        }
+    });
+    let result = async {
+        while let Some(message) = reader.next().await {
+            let full = reader.with_connection(|c| c.output_is_full());
+            if let Some(action) = program.react(message?, full) {
+                let _ = todo.send(action);
             }
         }
         Ok(())
     }
     .await;
-    let _ = report.send(Ended {
-        at: units_since(start),
-        failure: result.err().map(failure_of),
-        latency: ws.connection().latency(),
-    });
+    (result, reader.with_connection(|c| c.latency()))
 }
 
-/// The peer reads for `units`, answering if `answer`.
-async fn read_for(
+/// Sends `message` `n` times, each send waiting for room in the output.
+async fn send_each(
+    writer: &mut Writer<TcpStream>,
+    n: usize,
+    message: Message,
+) -> Result<(), StreamError> {
+    for _ in 0..n {
+        writer.send(message.clone()).await?;
+    }
+    Ok(())
+}
+
+/// The peer reads until `done` or `until`, answering if `answer`.
+async fn read_until(
     tcp: &mut TcpStream,
     peer: &mut Peer,
     start: Instant,
-    units: f64,
+    until: Instant,
     answer: bool,
+    done: &mut Done<'_>,
 ) -> Vec<(f64, Event)> {
-    {
-        let until = Instant::now() + TokioRig::UNIT.mul_f64(units);
-        let mut events = Vec::new();
-        let mut eof = false;
-        loop {
-            let mut chunk = [0u8; 64 << 10];
-            tokio::select! {
-                read = tcp.read(&mut chunk), if !eof => match read {
-                    Ok(0) | Err(_) => {
-                        eof = true;
-                        let _ = peer.conn.receive_eof();
+    let mut events = Vec::new();
+    let mut eof = false;
+    let mut chunk = vec![0u8; 64 << 10];
+    loop {
+        tokio::select! {
+            read = tcp.read(&mut chunk), if !eof => match read {
+                Ok(0) | Err(_) => {
+                    eof = true;
+                    let _ = peer.conn.receive_eof();
+                }
+                Ok(n) => {
+                    peer.inbox.extend_from_slice(&chunk[..n]);
+                    peer.decode(units_since(start), &mut events);
+                    if done(&events) {
+                        return events;
                     }
-                    Ok(n) => {
-                        peer.inbox.extend_from_slice(&chunk[..n]);
-                        peer.decode(units_since(start), &mut events);
-                        if answer {
-                            let out = peer.output();
-                            let _ = tcp.write_all(&out).await;
-                        }
+                    if answer {
+                        let out = peer.output();
+                        let _ = tokio::time::timeout_at(until, tcp.write_all(&out)).await;
                     }
-                },
-                () = tokio::time::sleep_until(until) => return events,
-            }
+                }
+            },
+            () = tokio::time::sleep_until(until) => return events,
         }
     }
 }
@@ -125,14 +190,16 @@ impl Rig for TokioRig {
         let rt = runtime();
         let (tx, ended) = mpsc::unbounded_channel();
         let (tcp, start) = rt.block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let socket = small_socket();
+            socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+            let listener = socket.listen(16).unwrap();
             let addr = listener.local_addr().unwrap();
             let start = Instant::now();
             tokio::spawn(async move {
                 let (tcp, _) = listener.accept().await.unwrap();
                 endpoint(tcp, config, start, tx).await;
             });
-            let mut tcp = TcpStream::connect(addr).await.unwrap();
+            let mut tcp = small_socket().connect(addr).await.unwrap();
             let (request, mut handshake) = ClientRequest::new(&format!("ws://{addr}/"))
                 .unwrap()
                 .build(&Config::default())
@@ -158,16 +225,24 @@ impl Rig for TokioRig {
         units_since(self.start)
     }
 
-    fn send(&mut self, message: Message) {
+    fn send_within(&mut self, message: Message, units: f64) -> bool {
         self.peer.conn.send(message).unwrap();
         let out = self.peer.output();
-        self.rt.block_on(self.tcp.write_all(&out)).unwrap();
+        let wait = Self::UNIT.mul_f64(units);
+        let tcp = &mut self.tcp;
+        self.rt
+            .block_on(async { tokio::time::timeout(wait, tcp.write_all(&out)).await })
+            .is_ok_and(|written| written.is_ok())
     }
 
-    fn listen(&mut self, units: f64, answer: bool) -> Vec<(f64, Event)> {
+    fn listen_until(&mut self, units: f64, answer: bool, done: &mut Done<'_>) -> Vec<(f64, Event)> {
         let (tcp, peer) = (&mut self.tcp, &mut self.peer);
+        let until = {
+            let _guard = self.rt.enter();
+            Instant::now() + Self::UNIT.mul_f64(units)
+        };
         self.rt
-            .block_on(read_for(tcp, peer, self.start, units, answer))
+            .block_on(read_until(tcp, peer, self.start, until, answer, done))
     }
 
     fn stall(&mut self, units: f64) {
