@@ -43,7 +43,7 @@ use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, 
 use rfc6455::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
 use rfc6455::handshake::ServerHandshake;
 use rfc6455::mask::apply_mask;
-use rfc6455::{Config, Connection, DataKind, Event, Role, Utf8Validator};
+use rfc6455::{Config, Connection, DataKind, Message, Role, Utf8Validator};
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
@@ -121,7 +121,7 @@ fn server() -> Connection {
 fn drain_events(conn: &mut Connection, buf: &mut BytesMut) -> (usize, usize) {
     let (mut n, mut bytes) = (0, 0);
     while let Some(event) = conn.receive(buf).expect("valid stream").event() {
-        if let Event::Binary(b) = event {
+        if let Message::Binary(b) = event {
             n += 1;
             bytes += b.len();
             black_box(b);
@@ -357,8 +357,8 @@ fn bench_reassembly(c: &mut Criterion) {
         let receive = |buf: &mut BytesMut| {
             let mut conn = server();
             match conn.receive(buf).unwrap().event() {
-                Some(Event::Binary(b)) => b.len(),
-                Some(Event::Text(t)) => t.len(),
+                Some(Message::Binary(b)) => b.len(),
+                Some(Message::Text(t)) => t.len(),
                 other => panic!("{other:?}"),
             }
         };

@@ -8,7 +8,7 @@ use bytes::BytesMut;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rfc6455::extension::{DeflateConfig, ExtensionConfig};
 use rfc6455::handshake::{Accept, ClientRequest, ServerHandshake};
-use rfc6455::{Config, Connection, Event};
+use rfc6455::{Config, Connection, Message};
 
 /// JSON-like text of about `len` bytes: records with repeated keys and
 /// varying values, as an API or a game server sends.
@@ -77,7 +77,7 @@ fn round_trip(
         client.advance_output(client.pending_output());
     }
     match server.receive(buf).unwrap().event() {
-        Some(Event::Text(t)) => assert_eq!(t.len(), text.len()),
+        Some(Message::Text(t)) => assert_eq!(t.len(), text.len()),
         other => panic!("{other:?}"),
     }
     wire

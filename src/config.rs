@@ -119,7 +119,7 @@ pub struct Config {
     /// buffered whole, whatever its `Content-Length` claims. The adapters
     /// read it within the handshake timeout. Default 8 KiB; 0 keeps none.
     pub max_refusal_body: usize,
-    /// Deliver data as it arrives, as [`Event::Fragment`](crate::Event::Fragment)
+    /// Deliver data as it arrives, as [`Message::Fragment`](crate::Message::Fragment)
     /// pieces, instead of reassembled messages: a frame is handed out in
     /// pieces as its bytes arrive, so memory follows the read buffer rather
     /// than the frame or message size (streaming, forwarding). The limits

@@ -4,7 +4,7 @@
 //! when it fails; local misuse (sending after close, an invalid code given to
 //! [`Connection::close`](crate::Connection::close)) sends nothing and leaves
 //! the connection as it was. A peer's close frame is an
-//! [`Event`](crate::Event), never an error.
+//! [`Message`](crate::Message), never an error.
 
 use core::fmt;
 

@@ -11,7 +11,7 @@
 //! written on [`Connection`], with the one [`Config`] and its defaults.
 //!
 //! ```text
-//!  bytes read ──► handshake ──► Connection::receive ──► Received::Event (text,
+//!  bytes read ──► handshake ──► Connection::receive ──► Received::Message (text,
 //!                 (§4)          frames, unmasking,       binary, fragment, ping,
 //!                               UTF-8, reassembly,       pong, close), NeedMore,
 //!                               limits, close (§5, §7)   Closed
@@ -25,7 +25,7 @@
 //! ```
 //! use bytes::BytesMut;
 //! use rfc6455::handshake::{Accept, ClientRequest, ServerHandshake};
-//! use rfc6455::{CloseCode, Config, Connection, Event};
+//! use rfc6455::{CloseCode, Config, Connection, Message};
 //!
 //! /// Moves everything `from` has queued into `to_buf`.
 //! fn pump(from: &mut Connection, to_buf: &mut BytesMut) {
@@ -50,15 +50,15 @@
 //! // Messages (§5, §6).
 //! client.send_text("Hello")?;
 //! pump(&mut client, &mut at_server);
-//! assert_eq!(server.receive(&mut at_server)?.event(), Some(Event::Text("Hello".into())));
+//! assert_eq!(server.receive(&mut at_server)?.event(), Some(Message::Text("Hello".into())));
 //!
 //! // The closing handshake (§7): the server echoes and closes the transport.
 //! client.close(CloseCode::NORMAL, "bye")?;
 //! pump(&mut client, &mut at_server);
-//! assert!(matches!(server.receive(&mut at_server)?.event(), Some(Event::Close(Some(_)))));
+//! assert!(matches!(server.receive(&mut at_server)?.event(), Some(Message::Close(Some(_)))));
 //! pump(&mut server, &mut at_client);
 //! assert!(server.should_close_transport());
-//! assert!(matches!(client.receive(&mut at_client)?.event(), Some(Event::Close(Some(_)))));
+//! assert!(matches!(client.receive(&mut at_client)?.event(), Some(Message::Close(Some(_)))));
 //! client.receive_eof()?;
 //! assert!(client.should_close_transport());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -119,7 +119,7 @@ mod prepared;
 mod utf8;
 
 pub use connection::{Connection, Received, Settings, State, Stats, Step, Timestamp};
-pub use message::{DataKind, Event, Fragment, Message};
+pub use message::{DataKind, Fragment, Message};
 pub use prepared::PreparedMessage;
 pub use utf8::Utf8Validator;
 

@@ -8,9 +8,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use rfc6455::handshake::{Accept, ClientRequest};
 use rfc6455::tokio::{Broadcast, TrySendError, Writer, accept_with, broadcast, connect_with};
-use rfc6455::{
-    CloseCode, Config, Connection, Error, Event, Message, PreparedMessage, Received, Role,
-};
+use rfc6455::{CloseCode, Config, Connection, Error, Message, PreparedMessage, Received, Role};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -53,7 +51,7 @@ fn a_client_masks_a_prepared_message_itself() {
     let mut buf = BytesMut::from(&wire[..]);
     assert_eq!(
         server.receive(&mut buf).unwrap(),
-        Received::Event(Event::Text("to the server".into()))
+        Received::Message(Message::Text("to the server".into()))
     );
 }
 

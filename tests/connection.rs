@@ -2,7 +2,7 @@
 
 use bytes::{Bytes, BytesMut};
 use rfc6455::{
-    CloseCode, CloseFrame, Config, Connection, DataKind, Error, Event, Fragment, Received, Role,
+    CloseCode, CloseFrame, Config, Connection, DataKind, Error, Fragment, Message, Received, Role,
     State, Timestamp,
 };
 
@@ -58,12 +58,12 @@ fn output(conn: &mut Connection) -> Vec<u8> {
 
 /// Feeds `input` whole and collects events until the connection needs more
 /// bytes or fails.
-fn events(conn: &mut Connection, input: &[u8]) -> (Vec<Event>, Option<Error>) {
+fn events(conn: &mut Connection, input: &[u8]) -> (Vec<Message>, Option<Error>) {
     let mut buf = BytesMut::from(input);
     let mut events = Vec::new();
     loop {
         match conn.receive(&mut buf) {
-            Ok(Received::Event(e)) => events.push(e),
+            Ok(Received::Message(e)) => events.push(e),
             Ok(Received::NeedMore | Received::Closed) => return (events, None),
             Err(e) => return (events, Some(e)),
         }
@@ -91,14 +91,14 @@ fn rfc_5_7_masked_hello_to_server() {
         ],
     );
     assert_eq!(err, None);
-    assert_eq!(ev, vec![Event::Text("Hello".into())]);
+    assert_eq!(ev, vec![Message::Text("Hello".into())]);
 }
 
 #[test]
 fn rfc_5_7_unmasked_hello_to_client() {
     let mut c = client();
     let (ev, _) = events(&mut c, &[0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
-    assert_eq!(ev, vec![Event::Text("Hello".into())]);
+    assert_eq!(ev, vec![Message::Text("Hello".into())]);
 }
 
 #[test]
@@ -123,7 +123,7 @@ fn client_masks_every_frame_with_a_fresh_key() {
     let (ev, _) = events(&mut s, &out);
     assert_eq!(
         ev,
-        vec![Event::Text("Hello".into()), Event::Text("Hello".into())]
+        vec![Message::Text("Hello".into()), Message::Text("Hello".into())]
     );
 }
 
@@ -138,8 +138,8 @@ fn fragmented_message_with_interleaved_ping() {
     assert_eq!(
         ev,
         vec![
-            Event::Ping(Bytes::from_static(b"ping!")),
-            Event::Text("Hello".into())
+            Message::Ping(Bytes::from_static(b"ping!")),
+            Message::Text("Hello".into())
         ]
     );
     assert_eq!(
@@ -296,7 +296,7 @@ fn server_answers_a_close_and_then_closes_the_transport() {
     let (ev, _) = events(&mut s, &c2s(0x88, &payload));
     assert_eq!(
         ev,
-        vec![Event::Close(Some(CloseFrame {
+        vec![Message::Close(Some(CloseFrame {
             code: CloseCode::new(4000),
             reason: "bye".into()
         }))]
@@ -312,7 +312,7 @@ fn server_answers_a_close_and_then_closes_the_transport() {
 fn empty_close_gets_an_empty_echo() {
     let mut s = server();
     let (ev, _) = events(&mut s, &c2s(0x88, b""));
-    assert_eq!(ev, vec![Event::Close(None)]);
+    assert_eq!(ev, vec![Message::Close(None)]);
     assert_eq!(output(&mut s), [0x88, 0x00]);
 }
 
@@ -330,7 +330,7 @@ fn client_initiated_close_handshake() {
     let (ev, _) = events(&mut s, &sent);
     assert_eq!(
         ev,
-        vec![Event::Close(Some(CloseFrame {
+        vec![Message::Close(Some(CloseFrame {
             code: CloseCode::NORMAL,
             reason: "done".into()
         }))]
@@ -339,8 +339,8 @@ fn client_initiated_close_handshake() {
     let mut back = frame(0x82, b"in flight", false);
     back.extend(output(&mut s));
     let (ev, _) = events(&mut c, &back);
-    assert_eq!(ev[0], Event::Binary(Bytes::from_static(b"in flight")));
-    assert!(matches!(ev[1], Event::Close(Some(ref f)) if f.code == CloseCode::NORMAL));
+    assert_eq!(ev[0], Message::Binary(Bytes::from_static(b"in flight")));
+    assert!(matches!(ev[1], Message::Close(Some(ref f)) if f.code == CloseCode::NORMAL));
     assert_eq!(c.state(), State::Closed);
     assert!(
         s.should_close_transport(),
@@ -425,17 +425,17 @@ fn streaming_mode_delivers_fragments() {
     assert_eq!(
         ev,
         vec![
-            Event::Fragment(Fragment {
+            Message::Fragment(Fragment {
                 kind: DataKind::Text,
                 payload: Bytes::from_static(b"Hel"),
                 fin: false
             }),
-            Event::Fragment(Fragment {
+            Message::Fragment(Fragment {
                 kind: DataKind::Text,
                 payload: Bytes::from_static(b"lo"),
                 fin: true
             }),
-            Event::Fragment(Fragment {
+            Message::Fragment(Fragment {
                 kind: DataKind::Binary,
                 payload: Bytes::from_static(b"bin"),
                 fin: true
@@ -543,7 +543,7 @@ fn a_frame_like_the_last_one_is_read_in_one_step() {
     frame[2..4].copy_from_slice(&(len as u16).to_be_bytes());
     frame.extend_from_slice(&vec![0; len]);
     let wire = frame.len();
-    assert!(matches!(s.receive(&mut frame), Ok(Received::Event(_))));
+    assert!(matches!(s.receive(&mut frame), Ok(Received::Message(_))));
     // Between frames, a read that may wait long (a blocking one holds its
     // buffer meanwhile) stays small.
     assert_eq!(s.read_size_hint(0, 0), 4096);
@@ -557,7 +557,7 @@ fn a_frame_like_the_last_one_is_read_in_one_step() {
     let mut frame = BytesMut::from(&[0x82, 0xfe, 0x00, 0x00, 1, 2, 3, 4][..]);
     frame[2..4].copy_from_slice(&(len as u16).to_be_bytes());
     frame.extend_from_slice(&vec![0; len]);
-    assert!(matches!(s2.receive(&mut frame), Ok(Received::Event(_))));
+    assert!(matches!(s2.receive(&mut frame), Ok(Received::Message(_))));
     let mut claim = BytesMut::from(&[0x82, 0xff, 0, 0, 0, 0, 0x01, 0, 0, 0, 1, 2, 3, 4][..]);
     assert_eq!(s2.receive(&mut claim), Ok(Received::NeedMore));
     assert_eq!(s2.read_size_hint(claim.len(), claim.len()), wire);
@@ -580,7 +580,7 @@ fn an_empty_buffer_still_reports_what_the_connection_became() {
     // one: the abnormal closure.
     let mut s = server();
     let mut close = BytesMut::from(&c2s(0x88, &1000u16.to_be_bytes())[..]);
-    assert!(matches!(s.receive(&mut close), Ok(Received::Event(_))));
+    assert!(matches!(s.receive(&mut close), Ok(Received::Message(_))));
     assert_eq!(s.receive(&mut BytesMut::new()), Ok(Received::Closed));
     let mut s = server();
     let _ = s.receive_eof();

@@ -12,7 +12,7 @@ use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 use rfc6455::extension::{DeflateConfig, DeflateParams, ExtensionConfig, Negotiated};
 use rfc6455::handshake::{Accept, ClientRequest, HandshakeError, ServerHandshake};
-use rfc6455::{CloseCode, Config, Connection, DataKind, Error, Event, Message, Role};
+use rfc6455::{CloseCode, Config, Connection, DataKind, Error, Message, Role};
 
 // ------------------------------------------------------ allocation tracking
 
@@ -104,7 +104,7 @@ fn drain(c: &mut Connection) -> Vec<u8> {
 }
 
 /// Feeds `wire` in pieces of the given sizes (cycled), collecting events.
-fn feed(c: &mut Connection, wire: &[u8], sizes: &[usize]) -> Result<Vec<Event>, Error> {
+fn feed(c: &mut Connection, wire: &[u8], sizes: &[usize]) -> Result<Vec<Message>, Error> {
     let mut buf = BytesMut::new();
     let mut events = Vec::new();
     let mut pos = 0;
@@ -170,7 +170,7 @@ fn handshake_negotiates_and_sets_rsv1() {
     assert!(wire.len() < text.len() / 4);
     assert_eq!(
         feed(&mut client, &wire, &[wire.len()]).unwrap(),
-        [Event::Text(text.as_str().into())]
+        [Message::Text(text.as_str().into())]
     );
 }
 
@@ -263,7 +263,7 @@ fn negotiated_without_a_handshake_compresses_both_ways() {
         assert!(wire.len() < text.len() / 4);
         assert_eq!(
             feed(&mut server, &wire, &[7]).unwrap(),
-            [Event::Text(text.as_str().into())]
+            [Message::Text(text.as_str().into())]
         );
 
         server.send_binary(text.clone().into_bytes()).unwrap();
@@ -272,7 +272,7 @@ fn negotiated_without_a_handshake_compresses_both_ways() {
         assert!(wire.len() < text.len() / 4);
         assert_eq!(
             feed(&mut client, &wire, &[wire.len()]).unwrap(),
-            [Event::Binary(Bytes::from(text.clone()))]
+            [Message::Binary(Bytes::from(text.clone()))]
         );
     }
 }
@@ -298,7 +298,7 @@ fn negotiated_without_a_handshake_keeps_the_settings_and_the_windows() {
     assert_eq!(wire[0], 0xc1);
     assert_eq!(
         feed(&mut server, &wire, &[wire.len()]).unwrap(),
-        [Event::Text(text.as_str().into())]
+        [Message::Text(text.as_str().into())]
     );
 }
 
@@ -318,14 +318,14 @@ fn negotiated_without_a_handshake_talks_to_a_handshake_peer() {
         assert_eq!(wire[0], 0xc1);
         assert_eq!(
             feed(&mut client, &wire, &[3]).unwrap(),
-            [Event::Text(text.as_str().into())]
+            [Message::Text(text.as_str().into())]
         );
         client.send_text(text.as_str()).unwrap();
         let wire = drain(&mut client);
         assert_eq!(wire[0], 0xc1);
         assert_eq!(
             feed(&mut server, &wire, &[wire.len()]).unwrap(),
-            [Event::Text(text.as_str().into())]
+            [Message::Text(text.as_str().into())]
         );
     }
 }
@@ -434,15 +434,15 @@ fn expected(sends: &[Send]) -> Vec<(Option<DataKind>, Vec<u8>)> {
 }
 
 /// Joins received events into messages (fragments concatenated).
-fn received(events: Vec<Event>) -> Vec<(Option<DataKind>, Vec<u8>)> {
+fn received(events: Vec<Message>) -> Vec<(Option<DataKind>, Vec<u8>)> {
     let mut out = Vec::new();
     let mut partial: Option<(DataKind, Vec<u8>)> = None;
     for e in events {
         match e {
-            Event::Text(t) => out.push((Some(DataKind::Text), t.as_bytes().to_vec())),
-            Event::Binary(b) => out.push((Some(DataKind::Binary), b.to_vec())),
-            Event::Ping(p) => out.push((None, p.to_vec())),
-            Event::Fragment(f) => {
+            Message::Text(t) => out.push((Some(DataKind::Text), t.as_bytes().to_vec())),
+            Message::Binary(b) => out.push((Some(DataKind::Binary), b.to_vec())),
+            Message::Ping(p) => out.push((None, p.to_vec())),
+            Message::Fragment(f) => {
                 let p = partial.get_or_insert_with(|| (f.kind, Vec::new()));
                 p.1.extend_from_slice(&f.payload);
                 if f.fin {
@@ -532,8 +532,8 @@ fn fragments_are_compressed_and_rsv1_is_on_the_first_only() {
     assert_eq!(
         events,
         [
-            Event::Ping(Bytes::from_static(b"p")),
-            Event::Text(piece.repeat(3).into())
+            Message::Ping(Bytes::from_static(b"p")),
+            Message::Text(piece.repeat(3).into())
         ]
     );
     // Control frames are never compressed.
@@ -702,7 +702,7 @@ fn client_compresses_and_server_inflates() {
     assert!(wire.len() < hello.len() / 3);
     assert_eq!(
         feed(&mut server, &wire, &[1]).unwrap(),
-        [Event::Text(hello.as_str().into())]
+        [Message::Text(hello.as_str().into())]
     );
 }
 
@@ -836,7 +836,7 @@ fn prepared_messages_share_compressed_frames_only_without_context_takeover() {
                 );
             }
             let events = feed(&mut client, &wire, &[wire.len()]).unwrap();
-            assert_eq!(events, vec![Event::Text(text.as_str().into())]);
+            assert_eq!(events, vec![Message::Text(text.as_str().into())]);
         }
     }
     assert_eq!(shared.len(), 4);

@@ -2,7 +2,7 @@
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
-use rfc6455::{CloseCode, Config, Connection, DataKind, Error, Event, Message, Received, Role};
+use rfc6455::{CloseCode, Config, Connection, DataKind, Error, Message, Received, Role};
 
 /// Feeds `input` in pieces cut at `cuts` and records every event, the error
 /// if any, and the output the connection queued.
@@ -11,7 +11,7 @@ fn run(
     config: &Config,
     input: &[u8],
     cuts: &[usize],
-) -> (Vec<Event>, Option<Error>, Vec<u8>) {
+) -> (Vec<Message>, Option<Error>, Vec<u8>) {
     let mut conn = Connection::new(role, config.clone());
     conn.set_mask_seed([7; 32]);
     let mut buf = BytesMut::new();
@@ -28,7 +28,7 @@ fn run(
         start = end;
         loop {
             match conn.receive(&mut buf) {
-                Ok(Received::Event(e)) => events.push(e),
+                Ok(Received::Message(e)) => events.push(e),
                 Ok(Received::NeedMore | Received::Closed) => break,
                 Err(e) => {
                     let mut out = Vec::new();
@@ -44,7 +44,7 @@ fn run(
                             assert!(code.is_sendable());
                         }
                     }
-                    events.push(Event::Close(None)); // marker so the comparison includes position
+                    events.push(Message::Close(None)); // marker so the comparison includes position
                     return (events, Some(e), out);
                 }
             }
@@ -159,12 +159,12 @@ proptest! {
             }
             let (events, err, _) = run(to, &Config::default(), &wire, &cuts);
             prop_assert_eq!(err, None);
-            let expected: Vec<Event> = messages.iter().map(|m| match m {
-                Message::Text(t) => Event::Text(t.clone()),
-                Message::Binary(b) => Event::Binary(b.clone()),
-                Message::Ping(p) => Event::Ping(p.clone()),
+            let expected: Vec<Message> = messages.iter().map(|m| match m {
+                Message::Text(t) => Message::Text(t.clone()),
+                Message::Binary(b) => Message::Binary(b.clone()),
+                Message::Ping(p) => Message::Ping(p.clone()),
                 _ => unreachable!(),
-            }).chain([Event::Close(Some(rfc6455::CloseFrame { code: CloseCode::NORMAL, reason: "done".into() }))]).collect();
+            }).chain([Message::Close(Some(rfc6455::CloseFrame { code: CloseCode::NORMAL, reason: "done".into() }))]).collect();
             prop_assert_eq!(events, expected);
         }
     }
@@ -186,7 +186,7 @@ proptest! {
         }
         let (events, err, _) = run(Role::Server, &Config::default(), &wire, &[]);
         prop_assert_eq!(err, None);
-        let data: Vec<_> = events.into_iter().filter(|e| !matches!(e, Event::Ping(_))).collect();
-        prop_assert_eq!(data, vec![Event::Binary(Bytes::from(pieces.concat()))]);
+        let data: Vec<_> = events.into_iter().filter(|e| !matches!(e, Message::Ping(_))).collect();
+        prop_assert_eq!(data, vec![Message::Binary(Bytes::from(pieces.concat()))]);
     }
 }

@@ -9,8 +9,8 @@ use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use rfc6455::handshake::{Accept, ClientRequest, ServerHandshake};
 use rfc6455::{
-    CloseCode, Config, Connection, DataKind, Error, Event, Fragment, Message, Received, Role,
-    State, StreamError, Timestamp,
+    CloseCode, Config, Connection, DataKind, Error, Fragment, Message, Received, Role, State,
+    StreamError, Timestamp,
 };
 
 /// Deterministic filler.
@@ -81,12 +81,12 @@ fn frames(wire: &[u8]) -> Vec<(u8, usize)> {
 /// Feeds `wire` to `conn` in reads of `chunk` bytes and collects the events,
 /// checking after each read that the receive buffer holds no more than one
 /// read's worth (memory follows the read buffer, not the frame).
-fn feed_in_chunks(conn: &mut Connection, wire: &[u8], chunk: usize) -> Result<Vec<Event>, Error> {
+fn feed_in_chunks(conn: &mut Connection, wire: &[u8], chunk: usize) -> Result<Vec<Message>, Error> {
     let mut buf = BytesMut::new();
     let mut events = Vec::new();
     for piece in wire.chunks(chunk) {
         buf.extend_from_slice(piece);
-        while let Received::Event(e) = conn.receive(&mut buf)? {
+        while let Received::Message(e) = conn.receive(&mut buf)? {
             events.push(e);
         }
         assert!(buf.len() <= 2 * chunk + 14, "the buffer held {}", buf.len());
@@ -94,12 +94,12 @@ fn feed_in_chunks(conn: &mut Connection, wire: &[u8], chunk: usize) -> Result<Ve
     Ok(events)
 }
 
-/// Joins a stream of [`Event::Fragment`] pieces into messages.
-fn join_pieces(events: &[Event]) -> Vec<(DataKind, Vec<u8>)> {
+/// Joins a stream of [`Message::Fragment`] pieces into messages.
+fn join_pieces(events: &[Message]) -> Vec<(DataKind, Vec<u8>)> {
     let mut messages = Vec::new();
     let mut current = Vec::new();
     for event in events {
-        let Event::Fragment(f) = event else {
+        let Message::Fragment(f) = event else {
             panic!("expected pieces only, got {event:?}")
         };
         current.extend_from_slice(&f.payload);
@@ -123,7 +123,7 @@ fn pongs_are_coalesced_while_the_peer_does_not_read() {
     }
     let mut at_server = BytesMut::from(&drain(&mut client)[..]);
     let mut pings = 0;
-    while let Received::Event(Event::Ping(_)) = server.receive(&mut at_server).unwrap() {
+    while let Received::Message(Message::Ping(_)) = server.receive(&mut at_server).unwrap() {
         pings += 1;
     }
     assert_eq!(pings, 10_000);
@@ -137,7 +137,7 @@ fn pongs_are_coalesced_while_the_peer_does_not_read() {
         let chunk = server.output_chunks().next().unwrap().to_vec();
         server.advance_output(chunk.len());
         at_client.extend_from_slice(&chunk);
-        while let Received::Event(Event::Pong(p)) = client.receive(&mut at_client).unwrap() {
+        while let Received::Message(Message::Pong(p)) = client.receive(&mut at_client).unwrap() {
             pongs.push(u32::from_be_bytes(p[..].try_into().unwrap()));
         }
     }
@@ -173,7 +173,7 @@ fn a_message_longer_than_the_send_frame_size_goes_out_in_frames_sharing_its_buff
     let mut buf = BytesMut::from(&wire[..]);
     assert_eq!(
         client.receive(&mut buf).unwrap().event(),
-        Some(Event::Binary(message))
+        Some(Message::Binary(message))
     );
 }
 
@@ -187,13 +187,13 @@ fn twenty_megabytes_cross_between_default_endpoints_both_ways() {
     let wire = drain(&mut client);
     assert!(frames(&wire).iter().all(|&(_, len)| len <= 16 << 20));
     let mut buf = BytesMut::from(&wire[..]);
-    let Some(Event::Binary(got)) = server.receive(&mut buf).unwrap().event() else {
+    let Some(Message::Binary(got)) = server.receive(&mut buf).unwrap().event() else {
         panic!("one binary message")
     };
     assert!(got == message);
     server.send_binary(got).unwrap();
     let mut buf = BytesMut::from(&drain(&mut server)[..]);
-    let Some(Event::Binary(back)) = client.receive(&mut buf).unwrap().event() else {
+    let Some(Message::Binary(back)) = client.receive(&mut buf).unwrap().event() else {
         panic!("one binary message")
     };
     assert!(back == message);
@@ -228,11 +228,11 @@ fn a_compressed_message_is_fragmented_with_rsv1_on_its_first_frame_only() {
     let mut got = None;
     for b in wire {
         buf.extend_from_slice(&[b]);
-        if let Received::Event(e) = client.receive(&mut buf).unwrap() {
+        if let Received::Message(e) = client.receive(&mut buf).unwrap() {
             got = Some(e);
         }
     }
-    assert_eq!(got, Some(Event::Text(text.into())));
+    assert_eq!(got, Some(Message::Text(text.into())));
 }
 
 #[test]
@@ -292,7 +292,7 @@ fn invalid_text_fails_in_the_piece_that_carries_it() {
     for piece in wire.chunks(1000) {
         buf.extend_from_slice(piece);
         match server.receive(&mut buf) {
-            Ok(Received::Event(Event::Fragment(f))) => delivered += f.payload.len(),
+            Ok(Received::Message(Message::Fragment(f))) => delivered += f.payload.len(),
             Ok(_) => {}
             Err(e) => {
                 result = Err(e);
@@ -321,7 +321,7 @@ fn a_huge_length_claim_in_streaming_mode_costs_only_what_arrives() {
     wire.extend_from_slice(&[0; 4]);
     wire.extend_from_slice(&[7; 3000]);
     let mut buf = BytesMut::from(&wire[..]);
-    let Some(Event::Fragment(f)) = server.receive(&mut buf).unwrap().event() else {
+    let Some(Message::Fragment(f)) = server.receive(&mut buf).unwrap().event() else {
         panic!("a piece")
     };
     assert_eq!((f.payload.len(), f.fin), (3000, false));
@@ -372,10 +372,10 @@ fn pings_and_closes_answered_by_hand() {
     let mut buf = BytesMut::from(&drain(&mut client)[..]);
     assert_eq!(
         server.receive(&mut buf).unwrap(),
-        Received::Event(Event::Ping("hello".into()))
+        Received::Message(Message::Ping("hello".into()))
     );
     assert_eq!(server.pending_output(), 0, "no automatic pong");
-    let Received::Event(Event::Close(Some(frame))) = server.receive(&mut buf).unwrap() else {
+    let Received::Message(Message::Close(Some(frame))) = server.receive(&mut buf).unwrap() else {
         panic!("the close")
     };
     assert_eq!((frame.code.as_u16(), frame.reason.as_str()), (4001, "done"));
@@ -394,12 +394,12 @@ fn pings_and_closes_answered_by_hand() {
     let mut buf = BytesMut::from(&drain(&mut server)[..]);
     assert!(server.should_close_transport());
     assert!(server.failure().is_none());
-    let events: Vec<Event> =
+    let events: Vec<Message> =
         std::iter::from_fn(|| client.receive(&mut buf).unwrap().event()).collect();
     assert_eq!(events.len(), 3, "{events:?}");
-    assert_eq!(events[0], Event::Pong("hello".into()));
-    assert_eq!(events[1], Event::Text("last words".into()));
-    assert!(matches!(&events[2], Event::Close(Some(f)) if f.code.as_u16() == 4002));
+    assert_eq!(events[0], Message::Pong("hello".into()));
+    assert_eq!(events[1], Message::Text("last words".into()));
+    assert!(matches!(&events[2], Message::Close(Some(f)) if f.code.as_u16() == 4002));
 }
 
 #[test]
@@ -411,7 +411,7 @@ fn an_unanswered_close_received_by_hand_ends_at_the_close_timeout() {
     server.handle_timeout(Timestamp::ZERO);
     assert!(matches!(
         server.receive(&mut buf).unwrap(),
-        Received::Event(Event::Close(_))
+        Received::Message(Message::Close(_))
     ));
     server.handle_timeout(Timestamp::from(Duration::from_secs(1)));
     let deadline = server.poll_timeout().unwrap();
@@ -473,9 +473,9 @@ impl Streamer {
             self.inbox.extend_from_slice(&incoming.bytes.split_to(n));
             moved = true;
         }
-        while let Received::Event(event) = self.conn.receive(&mut self.inbox).unwrap() {
+        while let Received::Message(event) = self.conn.receive(&mut self.inbox).unwrap() {
             match event {
-                Event::Binary(b) => self.received += b.len(),
+                Message::Binary(b) => self.received += b.len(),
                 other => panic!("{other:?}"),
             }
         }
@@ -702,17 +702,17 @@ fn fragment_type_is_unchanged_for_whole_small_frames() {
     client.send_fragment(DataKind::Text, "ab", false).unwrap();
     client.send_fragment(DataKind::Text, "cd", true).unwrap();
     let mut buf = BytesMut::from(&drain(&mut client)[..]);
-    let events: Vec<Event> =
+    let events: Vec<Message> =
         std::iter::from_fn(|| server.receive(&mut buf).unwrap().event()).collect();
     assert_eq!(
         events,
         [
-            Event::Fragment(Fragment {
+            Message::Fragment(Fragment {
                 kind: DataKind::Text,
                 payload: "ab".into(),
                 fin: false
             }),
-            Event::Fragment(Fragment {
+            Message::Fragment(Fragment {
                 kind: DataKind::Text,
                 payload: "cd".into(),
                 fin: true

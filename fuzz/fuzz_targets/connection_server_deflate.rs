@@ -40,7 +40,7 @@ use flate2::{Compress, Compression, FlushCompress};
 use libfuzzer_sys::fuzz_target;
 use rfc6455::extension::{DeflateParams, Negotiated};
 use rfc6455::{
-    CloseCode, CloseFrame, Config, Connection, DataKind, Error, Event, Fragment, Role, Utf8Bytes,
+    CloseCode, CloseFrame, Config, Connection, DataKind, Error, Message, Fragment, Role, Utf8Bytes,
 };
 use rfc6455_fuzz::{Chunker, DeflateKnobs, Meter, Trace, frame, run_on};
 
@@ -304,7 +304,7 @@ enum Then {
     /// Fail with this error inside a message, after some of these events
     /// (the message's fragments and control frames, in order), depending on
     /// where the validation catches it.
-    FailWithin(Error, Vec<Event>),
+    FailWithin(Error, Vec<Message>),
     /// Anything, an invalid piece came.
     Unknown,
 }
@@ -322,7 +322,7 @@ struct Client {
     max_frame: usize,
     max_message: usize,
     /// The events due so far, each with the stream offset where its frame ends.
-    events: Vec<(Event, usize)>,
+    events: Vec<(Message, usize)>,
     then: Then,
     /// The stream offset after which nothing changes the outcome: the
     /// close frame's end, or where the failure is decided.
@@ -354,7 +354,7 @@ impl Client {
         self.decided.is_none() && matches!(self.then, Then::End)
     }
 
-    fn expect(&mut self, event: Event) {
+    fn expect(&mut self, event: Message) {
         if self.live() {
             self.events.push((event, self.stream.len()));
         }
@@ -392,7 +392,7 @@ impl Client {
                 let ping = matches!(control, Control::Ping(_));
                 self.push_frame(if ping { 0x89 } else { 0x8a }, p);
                 let p = Bytes::copy_from_slice(p);
-                self.expect(if ping { Event::Ping(p) } else { Event::Pong(p) });
+                self.expect(if ping { Message::Ping(p) } else { Message::Pong(p) });
             }
             Control::Close(code, reason) => {
                 let mut end = reason.len().min(123);
@@ -412,7 +412,7 @@ impl Client {
                     payload.extend_from_slice(f.reason.as_bytes());
                 }
                 self.push_frame(0x88, &payload);
-                self.expect(Event::Close(frame));
+                self.expect(Message::Close(frame));
                 // Nothing after it is read.
                 self.decide(Then::End);
             }
@@ -519,7 +519,7 @@ impl Client {
             // In streaming mode each frame is an event; else the last one
             // brings the message (never, if its text is invalid).
             let event = if self.fragments {
-                Some(Event::Fragment(Fragment {
+                Some(Message::Fragment(Fragment {
                     kind,
                     payload: Bytes::copy_from_slice(part),
                     fin,
@@ -527,8 +527,8 @@ impl Client {
             } else if fin && !bad_text {
                 let whole = Bytes::from(body.clone());
                 Some(match kind {
-                    DataKind::Text => Event::Text(Utf8Bytes::try_from(whole).expect("checked")),
-                    DataKind::Binary => Event::Binary(whole),
+                    DataKind::Text => Message::Text(Utf8Bytes::try_from(whole).expect("checked")),
+                    DataKind::Binary => Message::Binary(whole),
                 })
             } else {
                 None
@@ -601,14 +601,14 @@ impl Client {
                     };
                     for (i, part) in parts.iter().enumerate() {
                         let fin = i == parts.len() - 1;
-                        self.expect(Event::Fragment(Fragment {
+                        self.expect(Message::Fragment(Fragment {
                             kind: DataKind::Text,
                             payload: Bytes::from_static(part),
                             fin,
                         }));
                     }
                 } else {
-                    self.expect(Event::Text(Utf8Bytes::try_from(hello).expect("valid")));
+                    self.expect(Message::Text(Utf8Bytes::try_from(hello).expect("valid")));
                 }
                 // The server's window now holds bytes this compressor never
                 // saw: it must not refer back past them.
@@ -669,8 +669,8 @@ fn agreed(client: &DeflateKnobs, server: &DeflateKnobs) -> DeflateParams {
 
 /// Compares the whole-stream trace with the prediction.
 fn check_prediction(trace: &Trace, client: &Client) {
-    let expected: Vec<&Event> = client.events.iter().map(|(e, _)| e).collect();
-    let got: Vec<&Event> = trace.events.iter().collect();
+    let expected: Vec<&Message> = client.events.iter().map(|(e, _)| e).collect();
+    let got: Vec<&Message> = trace.events.iter().collect();
     assert!(
         got.len() >= expected.len() && got[..expected.len()] == expected[..],
         "events differ from those sent:\n got {got:?}\nsent {expected:?}\nthen {:?}, error {:?}",

@@ -46,10 +46,7 @@ use arbitrary::Arbitrary;
 use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
 use rfc6455::frame::{FrameHeader, OpCode};
-use rfc6455::{
-    CloseCode, CloseFrame, Config, Connection, DataKind, Error, Event, Keepalive, Message,
-    Received, Role, State, Timestamp,
-};
+use rfc6455::{CloseCode, CloseFrame, Config, Connection, DataKind, Error, Message, Keepalive, Received, Role, State, Timestamp};
 use rfc6455_fuzz::{DeflateKnobs, connect};
 
 #[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
@@ -641,19 +638,19 @@ fn read(to: &mut End, from: &mut End) {
                 );
                 break;
             }
-            Ok(Received::Event(event)) => on_event(to, from, event, before.state),
+            Ok(Received::Message(event)) => on_event(to, from, event, before.state),
         }
     }
     to.settle();
     from.settle();
 }
 
-fn on_event(to: &mut End, from: &mut End, event: Event, state_before: State) {
+fn on_event(to: &mut End, from: &mut End, event: Message, state_before: State) {
     assert!(to.close_event.is_none(), "event after close: {event:?}");
     let whole = match event {
-        Event::Text(t) => Some((DataKind::Text, t.as_bytes().to_vec())),
-        Event::Binary(b) => Some((DataKind::Binary, b.to_vec())),
-        Event::Fragment(f) => {
+        Message::Text(t) => Some((DataKind::Text, t.as_bytes().to_vec())),
+        Message::Binary(b) => Some((DataKind::Binary, b.to_vec())),
+        Message::Fragment(f) => {
             assert!(
                 to.conn.settings().fragments,
                 "a fragment with fragments off"
@@ -663,7 +660,7 @@ fn on_event(to: &mut End, from: &mut End, event: Event, state_before: State) {
             msg.1.extend_from_slice(&f.payload);
             if f.fin { to.receiving.take() } else { None }
         }
-        Event::Ping(p) => {
+        Message::Ping(p) => {
             assert_eq!(
                 from.pings.pop_front(),
                 Some(p.clone()),
@@ -675,7 +672,7 @@ fn on_event(to: &mut End, from: &mut End, event: Event, state_before: State) {
             }
             None
         }
-        Event::Pong(p) => {
+        Message::Pong(p) => {
             assert_eq!(
                 from.pongs.pop_front(),
                 Some(p.clone()),
@@ -689,7 +686,7 @@ fn on_event(to: &mut End, from: &mut End, event: Event, state_before: State) {
             }
             None
         }
-        Event::Close(frame) => {
+        Message::Close(frame) => {
             assert_eq!(
                 Some(&frame),
                 from.closed_with.as_ref(),

@@ -5,7 +5,7 @@ use bytes::BytesMut;
 use rfc6455::extension::{DeflateConfig, ExtensionConfig};
 use rfc6455::frame::{FrameHeader, OpCode};
 use rfc6455::handshake::{Accept, ClientRequest, ServerHandshake};
-use rfc6455::{CloseCode, Config, Connection, DataKind, Error, Event, Received, Role, State};
+use rfc6455::{CloseCode, Config, Connection, DataKind, Error, Message, Received, Role, State};
 
 /// Cuts input into chunks whose sizes cycle through a short pattern taken
 /// from the first bytes of the fuzz input. A size byte of 0 means "all that
@@ -69,7 +69,7 @@ pub fn config_from(flags: u8) -> Config {
 /// Everything a connection did with one input.
 #[derive(Debug, PartialEq)]
 pub struct Trace {
-    pub events: Vec<Event>,
+    pub events: Vec<Message>,
     pub error: Option<Error>,
     pub output: Vec<u8>,
 }
@@ -141,10 +141,10 @@ fn check_error(e: &Error) {
 /// and (for text) its UTF-8 can be checked as a whole.
 type Partial = Option<(DataKind, Vec<u8>)>;
 
-fn check_event(conn: &Connection, event: &Event, partial: &mut Partial) {
+fn check_event(conn: &Connection, event: &Message, partial: &mut Partial) {
     let max = conn.settings().max_message_size;
     match event {
-        Event::Text(t) => {
+        Message::Text(t) => {
             assert!(
                 core::str::from_utf8(t.as_bytes()).is_ok(),
                 "invalid UTF-8 handed out as text"
@@ -155,12 +155,12 @@ fn check_event(conn: &Connection, event: &Event, partial: &mut Partial) {
                 t.len()
             );
         }
-        Event::Binary(b) => assert!(
+        Message::Binary(b) => assert!(
             b.len() <= max,
             "binary message of {} bytes over the limit",
             b.len()
         ),
-        Event::Fragment(f) => {
+        Message::Fragment(f) => {
             assert!(
                 conn.settings().fragments,
                 "fragment event with fragments off"
@@ -188,12 +188,12 @@ fn check_event(conn: &Connection, event: &Event, partial: &mut Partial) {
                 *partial = None;
             }
         }
-        Event::Ping(p) | Event::Pong(p) => assert!(p.len() <= 125),
-        Event::Close(Some(frame)) => {
+        Message::Ping(p) | Message::Pong(p) => assert!(p.len() <= 125),
+        Message::Close(Some(frame)) => {
             assert!(frame.code.is_sendable());
             assert!(frame.reason.len() <= 123);
         }
-        Event::Close(None) => {}
+        Message::Close(None) => {}
         _ => {}
     }
 }
@@ -256,10 +256,10 @@ pub fn run_on(
                 break;
             }
             match result {
-                Ok(Received::Event(event)) => {
+                Ok(Received::Message(event)) => {
                     assert!(!closed, "event after close: {event:?}");
                     check_event(&conn, &event, &mut partial);
-                    closed = matches!(event, Event::Close(_));
+                    closed = matches!(event, Message::Close(_));
                     if closed {
                         assert_eq!(conn.state(), State::Closed);
                         if role == Role::Server {
@@ -366,7 +366,7 @@ pub fn check_output(role: Role, trace: &Trace) {
     let mut seen = Vec::new();
     loop {
         match peer.receive(&mut buf) {
-            Ok(Received::Event(e)) => seen.push(e),
+            Ok(Received::Message(e)) => seen.push(e),
             Ok(Received::NeedMore | Received::Closed) => break,
             Err(e) => panic!(
                 "peer rejects our output: {e:?}\noutput: {:02x?}",
@@ -377,21 +377,21 @@ pub fn check_output(role: Role, trace: &Trace) {
     assert!(buf.is_empty(), "peer left bytes of our output");
 
     // What must have been said.
-    let mut expected: Vec<Event> = trace
+    let mut expected: Vec<Message> = trace
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::Ping(p) => Some(Event::Pong(p.clone())),
+            Message::Ping(p) => Some(Message::Pong(p.clone())),
             _ => None,
         })
         .collect();
     let close = match (trace.events.last(), &trace.error) {
-        (Some(Event::Close(frame)), None) => Some(frame.as_ref().map(|f| f.code)),
+        (Some(Message::Close(frame)), None) => Some(frame.as_ref().map(|f| f.code)),
         (_, Some(e)) => e.close_code().filter(|c| c.is_sendable()).map(Some),
         _ => None,
     };
     if let Some(code) = close {
-        expected.push(Event::Close(code.map(|code| rfc6455::CloseFrame {
+        expected.push(Message::Close(code.map(|code| rfc6455::CloseFrame {
             code,
             reason: Default::default(),
         })));

@@ -14,7 +14,7 @@ use std::time::Instant;
 use bytes::BytesMut;
 
 use crate::vectored;
-use crate::{Connection, Event, Received, Step, StreamError, Timestamp};
+use crate::{Connection, Message, Received, Step, StreamError, Timestamp};
 
 /// Above this capacity an empty read buffer is released.
 const RETAIN_CAPACITY: usize = 8 << 10;
@@ -120,13 +120,13 @@ impl Session {
     ///
     /// After the connection ended: its failure once, then
     /// [`StreamError::Closed`].
-    pub(super) fn read_event<D: Driver>(&mut self, d: &mut D) -> Result<Event, StreamError> {
+    pub(super) fn read<D: Driver>(&mut self, d: &mut D) -> Result<Message, StreamError> {
         loop {
             if self.done {
                 return Err(self.error.take().unwrap_or(StreamError::Closed));
             }
             match d.with_conn(|c| c.receive(&mut self.buf)) {
-                Ok(Received::Event(event)) => {
+                Ok(Received::Message(event)) => {
                     // Stamp the arrival and write the answers (pongs, the
                     // close echo) before handing the event out.
                     if let Step::Run {

@@ -11,7 +11,7 @@ use bytes::BytesMut;
 
 use super::io::{Driver, Session, write_queued};
 use super::transport::Transport;
-use crate::{CloseCode, Connection, Event, Message, StreamError};
+use crate::{CloseCode, Connection, Message, StreamError};
 
 /// The timeouts last set on the transport, so that an unchanged bound costs
 /// no system call.
@@ -163,17 +163,8 @@ impl<S: Transport> WebSocket<S> {
     ///   set with [`set_read_timeout`](Self::set_read_timeout) passes (that
     ///   loses nothing: call again).
     pub fn read(&mut self) -> Result<Message, StreamError> {
-        self.read_event().map(Message::from)
-    }
-
-    /// Reads the next [`Event`], as [`read`](Self::read) does, including
-    /// [`Event::Fragment`] when the configuration asks for fragments.
-    ///
-    /// # Errors
-    /// As [`read`](Self::read).
-    pub fn read_event(&mut self) -> Result<Event, StreamError> {
         let (mut d, session) = self.driver();
-        session.read_event(&mut d)
+        session.read(&mut d)
     }
 
     /// Queues `message` and writes everything queued.

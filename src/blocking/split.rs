@@ -31,7 +31,7 @@ use bytes::Bytes;
 use super::io::{Clock, Driver, Session, is_timeout, lock, min_bound};
 use super::socket::TimeoutCache;
 use super::transport::Transport;
-use crate::{CloseCode, Connection, Event, Message, Step, StreamError};
+use crate::{CloseCode, Connection, Message, Step, StreamError};
 
 /// Chunks written per vectored write.
 const IOV: usize = 64;
@@ -267,20 +267,12 @@ impl Reader {
     /// # Errors
     /// As [`WebSocket::read`](super::WebSocket::read).
     pub fn read(&mut self) -> Result<Message, StreamError> {
-        self.read_event().map(Message::from)
-    }
-
-    /// Reads the next [`Event`], as [`WebSocket::read_event`](super::WebSocket::read_event).
-    ///
-    /// # Errors
-    /// As [`WebSocket::read`](super::WebSocket::read).
-    pub fn read_event(&mut self) -> Result<Event, StreamError> {
         let mut d = SplitDriver {
             stream: &mut self.stream,
             timeouts: &mut self.timeouts,
             shared: &self.shared,
         };
-        self.session.read_event(&mut d)
+        self.session.read(&mut d)
     }
 
     /// Bounds each [`read`](Self::read), as

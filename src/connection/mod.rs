@@ -16,7 +16,7 @@
 //! modified.
 //!
 //! # Closing (§7)
-//! A peer's close frame is an [`Event::Close`]; its echo is queued at once. A
+//! A peer's close frame is an [`Message::Close`]; its echo is queued at once. A
 //! local [`close`](Connection::close) queues a close frame; after it no data
 //! may be sent ([`Error::SendAfterClose`]). From the moment the connection
 //! stops being open, [`Config::close_timeout`] bounds everything left: the
@@ -31,7 +31,7 @@ use crate::config::{Config, Keepalive, Role};
 use crate::error::Error;
 use crate::extension::Negotiated;
 use crate::frame::OpCode;
-use crate::message::{DataKind, Event};
+use crate::message::{DataKind, Message};
 use crate::output::Output;
 use crate::rng::MaskRng;
 
@@ -78,7 +78,7 @@ use receive::{Incoming, PartialFrame};
 ///    memory not held while waiting, [`idle_read_size`](Self::idle_read_size)),
 ///    then call [`receive`](Self::receive) until it returns
 ///    [`Received::NeedMore`] or [`Received::Closed`], handing each
-///    [`Received::Event`] to the application. An `Err` from `receive` is the
+///    [`Received::Message`] to the application. An `Err` from `receive` is the
 ///    connection's failure: keep driving (its close frame is queued); the
 ///    step reports it when the transport is to be closed. At the end of
 ///    the stream call [`receive_eof`](Self::receive_eof); if a read or a
@@ -385,7 +385,7 @@ impl From<&Config> for Settings {
 /// What one step of [`Connection::receive`] produced.
 enum Parsed {
     /// An event for the caller.
-    Event(Event),
+    Message(Message),
     /// The buffer holds no complete frame.
     NeedMore,
     /// A frame was consumed without an event (a non-final fragment).

@@ -10,7 +10,7 @@ use crate::config::Role;
 use crate::error::Error;
 use crate::frame::{FrameHeader, OpCode, RSV1};
 use crate::mask::apply_mask;
-use crate::message::{DataKind, Event, Fragment};
+use crate::message::{DataKind, Fragment, Message};
 use crate::text::Utf8Bytes;
 use crate::utf8::Utf8Validator;
 
@@ -47,7 +47,7 @@ pub(super) struct Incoming {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Received {
     /// The next event.
-    Event(Event),
+    Message(Message),
     /// The buffer holds no complete event: read more bytes and call again.
     NeedMore,
     /// No event will follow: the peer's close frame came, or the transport
@@ -69,9 +69,9 @@ impl Received {
     /// }
     /// # Ok::<(), rfc6455::Error>(())
     /// ```
-    pub fn event(self) -> Option<Event> {
+    pub fn event(self) -> Option<Message> {
         match self {
-            Received::Event(event) => Some(event),
+            Received::Message(event) => Some(event),
             Received::NeedMore | Received::Closed => None,
         }
     }
@@ -133,7 +133,7 @@ impl Connection {
                 return Ok(Received::Closed);
             }
             match self.parse_next(buf) {
-                Ok(Parsed::Event(event)) => return Ok(Received::Event(event)),
+                Ok(Parsed::Message(event)) => return Ok(Received::Message(event)),
                 Ok(Parsed::NeedMore) => return Ok(Received::NeedMore),
                 Ok(Parsed::Continue) => {}
                 Err(e) => return Err(self.fail_with(e)),
@@ -282,7 +282,7 @@ impl Connection {
         if frame.done < frame.len {
             let piece = self.piece(&mut frame, buf);
             self.frame = Some(frame);
-            return Ok(piece.map_or(Parsed::NeedMore, Parsed::Event));
+            return Ok(piece.map_or(Parsed::NeedMore, Parsed::Message));
         }
         self.frame = None;
         self.last_frame_len = frame.wire_len;
@@ -303,7 +303,7 @@ impl Connection {
     /// frame is never held whole: the unmasked and validated bytes taken
     /// off the caller's buffer (no copy), or what a compressed frame
     /// inflated to so far. `None` if nothing new is ready.
-    fn piece(&mut self, frame: &mut PartialFrame, buf: &mut BytesMut) -> Option<Event> {
+    fn piece(&mut self, frame: &mut PartialFrame, buf: &mut BytesMut) -> Option<Message> {
         if !self.config.fragments || frame.header.opcode.is_control() {
             return None;
         }
@@ -318,7 +318,7 @@ impl Connection {
             frame.consumed += ready;
             buf.split_to(ready).freeze()
         };
-        Some(Event::Fragment(Fragment {
+        Some(Message::Fragment(Fragment {
             kind,
             payload,
             fin: false,
@@ -406,11 +406,11 @@ impl Connection {
                 if self.state == State::Open && self.config.answer_pings {
                     self.answer_ping(payload.clone());
                 }
-                Ok(Parsed::Event(Event::Ping(payload)))
+                Ok(Parsed::Message(Message::Ping(payload)))
             }
             OpCode::Pong => {
                 self.timers.pong(&payload);
-                Ok(Parsed::Event(Event::Pong(payload)))
+                Ok(Parsed::Message(Message::Pong(payload)))
             }
             OpCode::Close => {
                 let frame = CloseFrame::parse(payload)?;
@@ -432,7 +432,7 @@ impl Connection {
                 };
                 self.set_state(state);
                 self.peer_close = Some(alloc::boxed::Box::new(frame.clone()));
-                Ok(Parsed::Event(Event::Close(frame)))
+                Ok(Parsed::Message(Message::Close(frame)))
             }
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
                 self.data_frame(header, payload)
@@ -464,7 +464,7 @@ impl Connection {
                 self.end_message();
                 self.stats.messages_received += 1;
             }
-            return Parsed::Event(Event::Fragment(Fragment { kind, payload, fin }));
+            return Parsed::Message(Message::Fragment(Fragment { kind, payload, fin }));
         }
         if !fin {
             self.incoming.buf.extend_from_slice(&payload);
@@ -479,12 +479,12 @@ impl Connection {
         };
         self.end_message();
         self.stats.messages_received += 1;
-        Parsed::Event(match kind {
+        Parsed::Message(match kind {
             // SAFETY: every byte of the message (inflated, if it was
             // compressed) went through `Utf8Validator`, which accepted it and
             // found no unfinished code point at the end.
-            DataKind::Text => Event::Text(unsafe { Utf8Bytes::from_bytes_unchecked(whole) }),
-            DataKind::Binary => Event::Binary(whole),
+            DataKind::Text => Message::Text(unsafe { Utf8Bytes::from_bytes_unchecked(whole) }),
+            DataKind::Binary => Message::Binary(whole),
         })
     }
 

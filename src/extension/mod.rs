@@ -69,7 +69,7 @@ impl Negotiated {
     /// ```
     /// use bytes::BytesMut;
     /// use rfc6455::extension::{DeflateConfig, DeflateParams, Negotiated};
-    /// use rfc6455::{Config, Connection, Event, Role};
+    /// use rfc6455::{Config, Connection, Message, Role};
     ///
     /// /// Moves everything `from` has queued into `to_buf`.
     /// fn pump(from: &mut Connection, to_buf: &mut BytesMut) {
@@ -97,7 +97,7 @@ impl Negotiated {
     /// // FIN, RSV1 (compressed) and the text opcode; the payload is shorter.
     /// assert_eq!(at_server[0], 0xc1);
     /// assert!(usize::from(at_server[1] & 0x7f) < text.len());
-    /// assert_eq!(server.receive(&mut at_server)?.event(), Some(Event::Text(text.into())));
+    /// assert_eq!(server.receive(&mut at_server)?.event(), Some(Message::Text(text.into())));
     /// # Ok::<(), rfc6455::Error>(())
     /// ```
     #[cfg(feature = "deflate")]

@@ -487,7 +487,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                 return Poll::Ready(None);
             }
             match self.conn.receive(&mut self.read_buf) {
-                Ok(Received::Event(event)) => {
+                Ok(Received::Message(event)) => {
                     if self.read_buf.is_empty() {
                         self.read_buf = BytesMut::new();
                     }

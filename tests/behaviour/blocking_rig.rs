@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use rfc6455::blocking::{self, WebSocket};
 use rfc6455::handshake::ClientRequest;
-use rfc6455::{Config, Error, Event, Message, StreamError};
+use rfc6455::{Config, Error, Message, StreamError};
 
 use crate::rig::{
     Action, Decide, Done, ENDPOINT_SEED, Ended, FLOOD, Peer, Program, Rig, flood_message,
@@ -197,7 +197,12 @@ impl<const SPLIT: bool> Rig for BlockingRig<SPLIT> {
         write_until(&mut self.tcp, &out, until)
     }
 
-    fn listen_until(&mut self, units: f64, answer: bool, done: &mut Done<'_>) -> Vec<(f64, Event)> {
+    fn listen_until(
+        &mut self,
+        units: f64,
+        answer: bool,
+        done: &mut Done<'_>,
+    ) -> Vec<(f64, Message)> {
         let until = Instant::now() + Self::UNIT.mul_f64(units);
         let mut events = Vec::new();
         let mut chunk = vec![0u8; 64 << 10];

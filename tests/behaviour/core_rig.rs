@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use rfc6455::handshake::ServerHandshake;
-use rfc6455::{Config, Connection, Event, Message, Received, Role, Timestamp};
+use rfc6455::{Config, Connection, Message, Received, Role, Timestamp};
 
 use crate::rig::{
     Action, Decide, Done, ENDPOINT_SEED, Ended, FLOOD, Peer, Program, Rig, flood_message, never,
@@ -70,10 +70,10 @@ impl CoreRig {
             self.inbox.extend_from_slice(&self.pipe.split_to(n));
             busy = true;
         }
-        while let Ok(Received::Event(event)) = self.server.receive(&mut self.inbox) {
+        while let Ok(Received::Message(event)) = self.server.receive(&mut self.inbox) {
             busy = true;
             let full = self.server.output_is_full();
-            match self.program.react(Message::from(event), full) {
+            match self.program.react(event, full) {
                 Some(Action::Reply(m)) => self.server.send(m).unwrap(),
                 Some(Action::Flood) => {
                     for _ in 0..FLOOD {
@@ -129,7 +129,7 @@ impl CoreRig {
         writes: bool,
         stop: Stop,
         done: &mut Done<'_>,
-    ) -> Vec<(f64, Event)> {
+    ) -> Vec<(f64, Message)> {
         let mut events = Vec::new();
         loop {
             let mut busy = self.endpoint_turn();
@@ -208,7 +208,12 @@ impl Rig for CoreRig {
         self.unwritten.is_empty()
     }
 
-    fn listen_until(&mut self, units: f64, answer: bool, done: &mut Done<'_>) -> Vec<(f64, Event)> {
+    fn listen_until(
+        &mut self,
+        units: f64,
+        answer: bool,
+        done: &mut Done<'_>,
+    ) -> Vec<(f64, Message)> {
         self.run(self.later(units), true, answer, Stop::Received, done)
     }
 

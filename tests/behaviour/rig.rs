@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use rfc6455::handshake::{Accept, HandshakeRequest, Refusal};
-use rfc6455::{CloseCode, CloseFrame, Config, Connection, Error, Event, Message, Received, Role};
+use rfc6455::{CloseCode, CloseFrame, Config, Connection, Error, Message, Received, Role};
 
 /// An endpoint under test (a server) and a peer a scenario controls.
 ///
@@ -47,11 +47,16 @@ pub trait Rig: Sized {
     /// The peer reads until `done` holds for what it received or `units`
     /// passed, whichever comes first, answering pings (writing its pongs)
     /// if `answer`. Returns what the peer received and when.
-    fn listen_until(&mut self, units: f64, answer: bool, done: &mut Done<'_>) -> Vec<(f64, Event)>;
+    fn listen_until(
+        &mut self,
+        units: f64,
+        answer: bool,
+        done: &mut Done<'_>,
+    ) -> Vec<(f64, Message)>;
 
     /// Lets `units` pass with the peer reading; it answers pings (writes
     /// its pongs) if `answer`. Returns what the peer received and when.
-    fn listen(&mut self, units: f64, answer: bool) -> Vec<(f64, Event)> {
+    fn listen(&mut self, units: f64, answer: bool) -> Vec<(f64, Message)> {
         self.listen_until(units, answer, &mut never)
     }
 
@@ -93,10 +98,10 @@ pub fn small_socket() -> tokio::net::TcpSocket {
 
 /// What the peer waits for in [`Rig::listen_until`]: true once what it
 /// received (each event with its time) is all it waits for.
-pub type Done<'a> = dyn FnMut(&[(f64, Event)]) -> bool + 'a;
+pub type Done<'a> = dyn FnMut(&[(f64, Message)]) -> bool + 'a;
 
 /// Never done: [`Rig::listen_until`] for the whole time.
-pub fn never(_: &[(f64, Event)]) -> bool {
+pub fn never(_: &[(f64, Message)]) -> bool {
     false
 }
 
@@ -283,8 +288,8 @@ impl Peer {
     }
 
     /// Decodes what arrived, stamping each event with `at`.
-    pub fn decode(&mut self, at: f64, into: &mut Vec<(f64, Event)>) {
-        while let Ok(Received::Event(event)) = self.conn.receive(&mut self.inbox) {
+    pub fn decode(&mut self, at: f64, into: &mut Vec<(f64, Message)>) {
+        while let Ok(Received::Message(event)) = self.conn.receive(&mut self.inbox) {
             into.push((at, event));
         }
     }
@@ -303,18 +308,18 @@ impl Peer {
 }
 
 /// The pings among `events`, with their times.
-pub fn pings(events: &[(f64, Event)]) -> Vec<f64> {
+pub fn pings(events: &[(f64, Message)]) -> Vec<f64> {
     events
         .iter()
-        .filter(|(_, e)| matches!(e, Event::Ping(_)))
+        .filter(|(_, e)| matches!(e, Message::Ping(_)))
         .map(|(at, _)| *at)
         .collect()
 }
 
 /// The close code the peer received, if a close frame came.
-pub fn close_code(events: &[(f64, Event)]) -> Option<(f64, u16)> {
+pub fn close_code(events: &[(f64, Message)]) -> Option<(f64, u16)> {
     events.iter().find_map(|(at, e)| match e {
-        Event::Close(frame) => Some((*at, frame.as_ref().map_or(1005, |f| f.code.as_u16()))),
+        Message::Close(frame) => Some((*at, frame.as_ref().map_or(1005, |f| f.code.as_u16()))),
         _ => None,
     })
 }

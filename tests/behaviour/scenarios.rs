@@ -3,7 +3,7 @@
 //! 15 s of silence, dead after 30 s".
 
 use rfc6455::handshake::HandshakeError;
-use rfc6455::{Config, Error, Event, Keepalive, Message};
+use rfc6455::{Config, Error, Keepalive, Message};
 
 use crate::rig::{
     Decide, ENDPOINT_SEED, PEER_SEED, Rig, STREAM_SIZE, close_code, pings, report, stream_chunk,
@@ -60,7 +60,7 @@ pub fn no_keepalive_ping_while_messages_arrive<R: Rig>() {
     assert!(pings(&events).is_empty(), "pinged at {:?}", pings(&events));
     let echoes = events
         .iter()
-        .filter(|(_, e)| matches!(e, Event::Text(_) | Event::Binary(_)))
+        .filter(|(_, e)| matches!(e, Message::Text(_) | Message::Binary(_)))
         .count();
     assert_eq!(echoes, 6, "every message was echoed");
     let quiet = rig.listen(10.0, true);
@@ -175,7 +175,7 @@ pub fn streams_both_ways_while_its_output_is_full<R: Rig>() {
              the endpoint stopped reading while its output was full"
         );
     }
-    let is_data = |e: &Event| matches!(e, Event::Binary(_) | Event::Text(_));
+    let is_data = |e: &Message| matches!(e, Message::Binary(_) | Message::Text(_));
     let events = rig.listen_until(STREAM_WAIT, true, &mut |events| {
         events.iter().filter(|(_, e)| is_data(e)).count() > STREAM_MIB
     });
@@ -183,11 +183,11 @@ pub fn streams_both_ways_while_its_output_is_full<R: Rig>() {
     let (mut streamed, mut reported) = (0, None);
     for (_, event) in &events {
         match event {
-            Event::Binary(b) => {
+            Message::Binary(b) => {
                 assert!(*b == theirs, "message {streamed} of the stream differs");
                 streamed += 1;
             }
-            Event::Text(t) => {
+            Message::Text(t) => {
                 assert_eq!(reported, None, "one report");
                 reported = Some(report(t).unwrap_or_else(|| panic!("a report: {t:?}")));
             }

@@ -14,7 +14,7 @@ use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
 use rfc6455::handshake::ClientRequest;
 use rfc6455::tokio::{WebSocketStream, Writer, accept_with};
-use rfc6455::{Config, Error, Event, Message, StreamError};
+use rfc6455::{Config, Error, Message, StreamError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
@@ -154,7 +154,7 @@ async fn read_until(
     until: Instant,
     answer: bool,
     done: &mut Done<'_>,
-) -> Vec<(f64, Event)> {
+) -> Vec<(f64, Message)> {
     let mut events = Vec::new();
     let mut eof = false;
     let mut chunk = vec![0u8; 64 << 10];
@@ -235,7 +235,12 @@ impl Rig for TokioRig {
             .is_ok_and(|written| written.is_ok())
     }
 
-    fn listen_until(&mut self, units: f64, answer: bool, done: &mut Done<'_>) -> Vec<(f64, Event)> {
+    fn listen_until(
+        &mut self,
+        units: f64,
+        answer: bool,
+        done: &mut Done<'_>,
+    ) -> Vec<(f64, Message)> {
         let (tcp, peer) = (&mut self.tcp, &mut self.peer);
         let until = {
             let _guard = self.rt.enter();

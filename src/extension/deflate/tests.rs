@@ -1,7 +1,7 @@
 use super::*;
 use crate::extension::{ExtensionConfig, Negotiated, parse_extensions};
 use crate::handshake::HandshakeError;
-use crate::{Config, Connection, Error, Event, Fragment, Role};
+use crate::{Config, Connection, Error, Fragment, Message, Role};
 use alloc::vec;
 use alloc::vec::Vec;
 use bytes::BytesMut;
@@ -334,7 +334,7 @@ fn output(c: &mut Connection) -> Vec<u8> {
     out
 }
 
-fn receive_all(c: &mut Connection, bytes: &[u8]) -> Result<Vec<Event>, Error> {
+fn receive_all(c: &mut Connection, bytes: &[u8]) -> Result<Vec<Message>, Error> {
     let mut buf = BytesMut::from(bytes);
     let mut events = Vec::new();
     while let Some(e) = c.receive(&mut buf)?.event() {
@@ -381,7 +381,7 @@ fn rfc_hello_is_sent_as_in_7_2_3_1_and_7_2_3_2() {
 
 #[test]
 fn rfc_vectors_are_received() {
-    let hello = Event::Text("Hello".into());
+    let hello = Message::Text("Hello".into());
     let mut client = connection(Role::Client, Config::default(), TAKEOVER);
     // §7.2.3.1 and §7.2.3.2 (the second refers to the first's window).
     assert_eq!(
@@ -442,14 +442,14 @@ fn rfc_vectors_are_received() {
     let joined: Vec<u8> = events
         .iter()
         .flat_map(|e| match e {
-            Event::Fragment(Fragment { payload, .. }) => payload.to_vec(),
+            Message::Fragment(Fragment { payload, .. }) => payload.to_vec(),
             other => panic!("{other:?}"),
         })
         .collect();
     assert_eq!(joined, b"Hello");
     assert!(matches!(
         events.last(),
-        Some(Event::Fragment(Fragment { fin: true, .. }))
+        Some(Message::Fragment(Fragment { fin: true, .. }))
     ));
 }
 
@@ -468,10 +468,10 @@ fn rfc_vectors_one_byte_at_a_time() {
             events.push(e);
         }
     }
-    let hello = Event::Text("Hello".into());
+    let hello = Message::Text("Hello".into());
     assert_eq!(
         events,
-        [Event::Ping(bytes::Bytes::new()), hello.clone(), hello]
+        [Message::Ping(bytes::Bytes::new()), hello.clone(), hello]
     );
 }
 
@@ -544,7 +544,7 @@ fn window_of_8_bits_sends_uncompressed() {
             &[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]
         )
         .unwrap(),
-        [Event::Text("Hello".into())]
+        [Message::Text("Hello".into())]
     );
 }
 
