@@ -495,7 +495,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                     // without waiting for the caller (a close is the next
                     // turn's).
                     let _ = self.poll_drive(cx, Side::Reading);
-                    let message: Message = event.into();
+                    let message = event;
                     #[cfg(feature = "tracing")]
                     match &message {
                         Message::Close(frame) => tracing::debug!(
