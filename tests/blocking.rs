@@ -234,7 +234,7 @@ fn resetting_server() -> (SocketAddr, thread::JoinHandle<()>) {
     serve(|s| {
         let mut ws = blocking::accept(s).unwrap();
         ws.close(CloseCode::NORMAL, "").unwrap();
-        let (stream, _, _) = ws.into_parts();
+        let (stream, ..) = ws.into_parts();
         stream.set_read_timeout(Some(LIMIT)).unwrap();
         let mut echo = [0u8; 1];
         assert_eq!(stream.peek(&mut echo).unwrap(), 1, "the client's close");

@@ -275,7 +275,7 @@ async fn server_resetting_after_the_close_handshake_is_a_clean_close() {
         let (s, _) = l.accept().unwrap();
         let mut ws = rfc6455::blocking::accept(s).unwrap();
         ws.close(CloseCode::NORMAL, "").unwrap();
-        let (stream, _, _) = ws.into_parts();
+        let (stream, ..) = ws.into_parts();
         stream.set_read_timeout(Some(LIMIT)).unwrap();
         let mut echo = [0u8; 1];
         assert_eq!(stream.peek(&mut echo).unwrap(), 1, "the client's close");

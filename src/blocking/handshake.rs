@@ -134,7 +134,7 @@ struct Done {
 
 impl Done {
     fn into_websocket<S: Transport>(self, stream: S) -> WebSocket<S> {
-        WebSocket::from_connection(stream, self.conn, self.buffered, self.protocol)
+        WebSocket::from_parts(stream, self.conn, self.buffered, self.protocol)
     }
 }
 

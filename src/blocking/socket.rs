@@ -49,7 +49,7 @@ impl TimeoutCache {
 ///
 /// Obtained from [`connect`](super::connect), [`client`](super::client),
 /// [`accept`](super::accept) and the other handshake functions, or built with
-/// [`from_connection`](Self::from_connection) after a handshake done elsewhere.
+/// [`from_parts`](Self::from_parts) after a handshake done elsewhere.
 ///
 /// The connection's deadlines ([`Config`](crate::Config)'s keepalive, idle
 /// and close timeouts) are kept while a call is blocked in it: a
@@ -113,7 +113,7 @@ impl<S: Transport> WebSocket<S> {
     /// A WebSocket over `stream` for a connection whose handshake is done:
     /// `buffered` holds the bytes read past the handshake (the peer's first
     /// frames), `protocol` the subprotocol agreed.
-    pub fn from_connection(
+    pub fn from_parts(
         stream: S,
         connection: Connection,
         buffered: BytesMut,
@@ -267,9 +267,10 @@ impl<S> WebSocket<S> {
         &mut self.stream
     }
 
-    /// The stream, the connection and the bytes read but not yet consumed.
-    pub fn into_parts(self) -> (S, Connection, BytesMut) {
-        (self.stream, self.conn, self.session.into_buffer())
+    /// The parts [`from_parts`](Self::from_parts) takes: the stream, the
+    /// connection, the bytes read but not yet consumed, and the subprotocol.
+    pub fn into_parts(self) -> (S, Connection, BytesMut, Option<String>) {
+        (self.stream, self.conn, self.session.into_buffer(), self.protocol)
     }
 }
 

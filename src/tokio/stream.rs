@@ -113,6 +113,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         }
     }
 
+    /// The parts [`from_parts`](Self::from_parts) takes: the transport, the
+    /// connection, the bytes read but not yet consumed, and the
+    /// subprotocol. Output still queued stays in the connection.
+    pub fn into_parts(self) -> (S, Connection, BytesMut, Option<String>) {
+        (
+            self.io,
+            self.conn,
+            self.read_buf,
+            self.protocol.map(String::from),
+        )
+    }
+
     /// Runs this connection's diagnostics under `span` (one made by the
     /// handshake, which carries its events).
     #[cfg(feature = "tracing")]
