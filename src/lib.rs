@@ -81,7 +81,7 @@
 //! | `tokio` | no | the `tokio` adapter: `Stream + Sink`, split halves, broadcast, reconnecting client |
 //! | `deflate` | no | permessage-deflate (RFC 7692); implies `std` |
 //! | `rustls` | no | `wss://` clients and TLS helpers (`tls`); implies `tokio` |
-//! | `http` | no | the handshake with `http::Request` / `http::Response` (`handshake::http`) |
+//! | `http` | no | the handshake with `http::Request` / `http::Response` (`http`) |
 //! | `hyper` | no | upgrading a hyper 1.x request to a tokio stream (`hyper`) |
 //! | `h2` | no | WebSockets over HTTP/2, RFC 8441 extended CONNECT (`h2`) |
 //! | `axum` | no | the `WebSocketUpgrade` extractor for axum (`axum`); implies `hyper` |
@@ -97,63 +97,47 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-mod close;
-mod config;
-mod error;
-pub mod extension;
-pub mod handshake;
-mod rng;
-mod text;
-
-pub use close::{CloseCode, CloseFrame};
-pub use config::{Config, Keepalive, Role};
-pub use error::Error;
-pub use text::Utf8Bytes;
-
-mod connection;
-pub mod frame;
-pub mod mask;
-mod message;
-mod output;
-mod prepared;
-mod utf8;
-
-pub use connection::{Connection, Received, Settings, State, Stats, Step, Timestamp};
-pub use message::{DataKind, Fragment, Message};
-pub use prepared::PreparedMessage;
-pub use utf8::Utf8Validator;
-
+// The layers, bottom up: each imports only from the ones before it
+// (`scripts/layers.py` checks it).
+mod app;
 #[cfg(feature = "std")]
-mod reconnect;
+pub mod blocking;
+#[cfg(any(feature = "http", feature = "hyper", feature = "h2", feature = "axum"))]
+mod integrations;
+mod proto;
 #[cfg(feature = "std")]
-pub use reconnect::{Backoff, Disconnect};
-#[cfg(feature = "std")]
-mod stream_error;
-#[cfg(feature = "std")]
-mod vectored;
-#[cfg(feature = "std")]
-pub use stream_error::StreamError;
+mod shared;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
+pub use proto::close::CloseFrame;
+pub use proto::close_code::CloseCode;
+pub use proto::config::{Config, Keepalive, Role};
+pub use proto::connection::{Connection, Received, Settings, State, Stats, Step, Timestamp};
+pub use proto::error::Error;
+pub use proto::message::{DataKind, Fragment, Message};
+pub use proto::prepared::PreparedMessage;
+pub use proto::text::Utf8Bytes;
+pub use proto::utf8::Utf8Validator;
+pub use proto::{extension, frame, handshake, mask};
+
 #[cfg(feature = "std")]
-pub mod blocking;
+pub use shared::reconnect::{Backoff, Disconnect};
+#[cfg(feature = "std")]
+pub use shared::stream_error::StreamError;
+#[cfg(feature = "rustls")]
+pub use shared::tls;
+
+#[cfg(feature = "axum")]
+pub use integrations::axum;
+#[cfg(feature = "h2")]
+pub use integrations::h2;
+#[cfg(feature = "http")]
+pub use integrations::http;
+#[cfg(feature = "hyper")]
+pub use integrations::hyper;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
-
-#[cfg(feature = "rustls")]
-pub mod tls;
-
-#[cfg(feature = "hyper")]
-pub mod hyper;
-
-#[cfg(feature = "h2")]
-pub mod h2;
-
-#[cfg(feature = "axum")]
-pub mod axum;
-
-mod trace;

@@ -126,11 +126,9 @@ async fn refused_extended_connects_get_4xx_and_the_server_goes_on() {
     let mut sender = client(port).await;
 
     // Wrong :protocol.
-    let (req, _) = rfc6455::handshake::http::extended_connect_request(
-        request(port),
-        &rfc6455::Config::default(),
-    )
-    .unwrap();
+    let (req, _) =
+        rfc6455::http::extended_connect_request(request(port), &rfc6455::Config::default())
+            .unwrap();
     let mut req = req;
     req.extensions_mut()
         .insert(h2::ext::Protocol::from_static("chat"));
@@ -142,11 +140,9 @@ async fn refused_extended_connects_get_4xx_and_the_server_goes_on() {
     assert_eq!(response.await.unwrap().status(), 400);
 
     // Wrong version.
-    let (mut req, _) = rfc6455::handshake::http::extended_connect_request(
-        request(port),
-        &rfc6455::Config::default(),
-    )
-    .unwrap();
+    let (mut req, _) =
+        rfc6455::http::extended_connect_request(request(port), &rfc6455::Config::default())
+            .unwrap();
     req.headers_mut()
         .insert("sec-websocket-version", http::HeaderValue::from_static("8"));
     req.extensions_mut()

@@ -132,19 +132,24 @@ async fn blocking_wss_client() {
     let (port, roots) = (server.port, server.roots.clone());
     tokio::task::spawn_blocking(move || {
         let url = format!("wss://localhost:{port}/");
-        let (mut ws, _) = tls::connect_blocking(
+        let (mut ws, _) = rfc6455::blocking::connect_tls_with(
             ClientRequest::new(&url).unwrap(),
             rfc6455::Config::default(),
             roots,
         )
         .unwrap();
+        assert!(matches!(
+            ws.get_ref(),
+            rfc6455::blocking::ClientStream::Rustls(_)
+        ));
         ws.send(Message::text("blocking TLS")).unwrap();
         assert_eq!(ws.read().unwrap(), Message::text("blocking TLS"));
         ws.close(CloseCode::NORMAL, "").unwrap();
-        let err = tls::connect_blocking(
+        // `connect_with` takes `wss://` too, trusting the web PKI roots,
+        // which do not include the test's own CA.
+        let err = rfc6455::blocking::connect_with(
             ClientRequest::new(&url).unwrap(),
             rfc6455::Config::default(),
-            tls::client_config(),
         )
         .map(|_| ())
         .unwrap_err();

@@ -20,7 +20,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use rfc6455::handshake::Accept;
-use rfc6455::handshake::http::refusal_response;
+use rfc6455::http::refusal_response;
 use rfc6455::{Config, Message};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;

@@ -10,12 +10,13 @@ use std::string::String;
 
 use bytes::BytesMut;
 
+use super::client_stream::ClientStream;
 use super::io::Clock;
 use super::socket::WebSocket;
 use super::transport::Transport;
 #[cfg(doc)]
-use crate::handshake::REFUSAL_LINGER;
-use crate::handshake::{
+use crate::proto::handshake::REFUSAL_LINGER;
+use crate::proto::handshake::{
     Accept, ClientHandshake, ClientRequest, HandshakeRequest, HandshakeResponse, Refusal,
     ServerHandshake,
 };
@@ -295,7 +296,7 @@ pub fn accept<S: Transport>(stream: S) -> Result<WebSocket<S>, StreamError> {
 /// # Errors
 /// [`StreamError::Handshake`]
 /// if the server refused or answered wrongly; a refusal is
-/// [`HandshakeError::Refused`](crate::handshake::HandshakeError::Refused)
+/// [`HandshakeError::Refused`](crate::proto::handshake::HandshakeError::Refused)
 /// with its status, fields and up to [`Config::max_refusal_body`] bytes of
 /// its body, read within the handshake timeout (a body the deadline or the
 /// transport cut short is marked truncated).
@@ -312,14 +313,14 @@ pub fn client<S: Transport>(
 /// A client handshake whose clock runs: the request to write and the
 /// parser of the answer, started before connecting so that connecting, TLS
 /// and the upgrade share its one deadline.
-pub(crate) struct Started {
+pub(super) struct Started {
     bytes: std::vec::Vec<u8>,
     handshake: ClientHandshake,
     clock: Clock,
 }
 
 impl Started {
-    pub(crate) fn new(request: ClientRequest, config: &Config) -> Result<Self, StreamError> {
+    pub(super) fn new(request: ClientRequest, config: &Config) -> Result<Self, StreamError> {
         let clock = Clock::new();
         let (bytes, mut handshake) = request.build(config)?;
         handshake.handle_timeout(clock.now());
@@ -331,13 +332,13 @@ impl Started {
     }
 
     /// The handshake's deadline.
-    pub(crate) fn deadline(&self) -> Option<Instant> {
+    pub(super) fn deadline(&self) -> Option<Instant> {
         self.clock.instant(self.handshake.poll_timeout())
     }
 }
 
 /// [`client`] with the handshake's clock already running.
-pub(crate) fn client_started<S: Transport>(
+pub(super) fn client_started<S: Transport>(
     mut stream: S,
     started: Started,
     config: Config,
@@ -362,10 +363,10 @@ pub(crate) fn client_started<S: Transport>(
 /// ```
 ///
 /// # Errors
-/// [`StreamError::TlsUnsupported`] for `wss://`; an invalid URL as
-/// [`HandshakeError::InvalidUrl`](crate::handshake::HandshakeError::InvalidUrl);
+/// [`StreamError::TlsUnsupported`] for `wss://` without the `rustls` feature; an invalid URL as
+/// [`HandshakeError::InvalidUrl`](crate::proto::handshake::HandshakeError::InvalidUrl);
 /// otherwise as [`connect_with`].
-pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, HandshakeResponse), StreamError> {
+pub fn connect(url: &str) -> Result<(WebSocket<ClientStream>, HandshakeResponse), StreamError> {
     connect_with(ClientRequest::new(url)?, Config::default())
 }
 
@@ -388,14 +389,17 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, HandshakeResponse), S
 /// ```
 ///
 /// # Errors
-/// [`StreamError::TlsUnsupported`] for `wss://`; [`StreamError::Connect`]
+/// [`StreamError::TlsUnsupported`] for `wss://` without the `rustls` feature (with it, as [`connect_tls_with`] with the web PKI roots); [`StreamError::Connect`]
 /// if the host does not resolve or no address of it could be connected to
 /// (no close code: nothing reached the server); then as [`client`].
 pub fn connect_with(
     request: ClientRequest,
     config: Config,
-) -> Result<(WebSocket<TcpStream>, HandshakeResponse), StreamError> {
+) -> Result<(WebSocket<ClientStream>, HandshakeResponse), StreamError> {
     if request.is_tls() {
+        #[cfg(feature = "rustls")]
+        return connect_tls_with(request, config, crate::tls::client_config());
+        #[cfg(not(feature = "rustls"))]
         return Err(StreamError::TlsUnsupported);
     }
     // One deadline, the handshake's, for connecting and the upgrade.
@@ -403,10 +407,10 @@ pub fn connect_with(
     let started = Started::new(request, &config)?;
     let stream = tcp_connect(&host, port, started.deadline())?;
     stream.set_nodelay(true)?;
-    client_started(stream, started, config)
+    client_started(ClientStream::Plain(stream), started, config)
 }
 
-pub(crate) fn tcp_connect(
+pub(super) fn tcp_connect(
     host: &str,
     port: u16,
     deadline: Option<Instant>,
@@ -436,4 +440,47 @@ pub(crate) fn tcp_connect(
         return Err(StreamError::HandshakeTimeout);
     }
     Err(StreamError::Connect(last))
+}
+
+/// Connects with TLS configured by `tls_config` (a private root store,
+/// client certificates, ...) when the URL is `wss://`; a `ws://` URL
+/// connects without TLS. The handshake's one deadline
+/// ([`Config::handshake_timeout`](crate::Config::handshake_timeout)) bounds
+/// connecting, TLS and the upgrade together.
+///
+/// ```no_run
+/// use rfc6455::handshake::ClientRequest;
+/// let request = ClientRequest::new("wss://example.com/feed")?;
+/// let (mut ws, _response) = rfc6455::blocking::connect_tls_with(
+///     request,
+///     rfc6455::Config::default(),
+///     rfc6455::tls::client_config(),
+/// )?;
+/// ws.send(rfc6455::Message::text("hi"))?;
+/// # Ok::<(), rfc6455::StreamError>(())
+/// ```
+///
+/// # Errors
+/// [`StreamError::Tls`] if the TLS handshake fails (an untrusted
+/// certificate, a name mismatch); otherwise as [`connect_with`].
+#[cfg(feature = "rustls")]
+pub fn connect_tls_with(
+    request: ClientRequest,
+    config: Config,
+    tls_config: std::sync::Arc<rustls::ClientConfig>,
+) -> Result<(WebSocket<ClientStream>, HandshakeResponse), StreamError> {
+    let name = request
+        .is_tls()
+        .then(|| crate::shared::tls::server_name(&request))
+        .transpose()?;
+    let (host, port) = (request.host().to_owned(), request.port());
+    let started = Started::new(request, &config)?;
+    let deadline = started.deadline();
+    let tcp = tcp_connect(&host, port, deadline)?;
+    tcp.set_nodelay(true)?;
+    let Some(name) = name else {
+        return client_started(ClientStream::Plain(tcp), started, config);
+    };
+    let stream = super::tls::start_tls(tcp, name, tls_config, deadline)?;
+    client_started(stream, started, config)
 }

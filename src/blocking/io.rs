@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 
-use crate::vectored;
+use crate::shared::vectored;
 use crate::{Connection, Message, Received, Step, StreamError, Timestamp};
 
 /// Above this capacity an empty read buffer is released.

@@ -21,7 +21,7 @@
 //!
 //! A server refusing a request (a malformed request, §4.2.1; a refused
 //! `Origin`, §10.2; or the application's own refusal) writes
-//! [`HandshakeError::refusal`](crate::handshake::HandshakeError::refusal)
+//! [`HandshakeError::refusal`](crate::proto::handshake::HandshakeError::refusal)
 //! before returning the error, as every adapter does.
 //!
 //! # Time
@@ -71,15 +71,19 @@
 //! [`Writer`] for two threads: one may block in [`Reader::read`] while the
 //! other sends or closes. The reader keeps the deadlines.
 
+mod client_stream;
 mod handshake;
 mod io;
 mod reconnect;
 mod socket;
 mod split;
+#[cfg(feature = "rustls")]
+mod tls;
 mod transport;
 
+pub use client_stream::ClientStream;
 #[cfg(feature = "rustls")]
-pub(crate) use handshake::{Started, client_started, tcp_connect};
+pub use handshake::connect_tls_with;
 pub use handshake::{accept, accept_with, client, connect, connect_with};
 pub use reconnect::Reconnect;
 pub use socket::WebSocket;

@@ -2,13 +2,13 @@
 //! decisions and backoff as the tokio one ([`crate::Disconnect`],
 //! [`crate::Backoff`]).
 
-use std::net::TcpStream;
+use super::client_stream::ClientStream;
 use std::sync::Arc;
 
 use super::handshake::connect_with;
 use super::socket::WebSocket;
-use crate::handshake::{ClientRequest, HandshakeResponse};
-use crate::reconnect::Policy;
+use crate::proto::handshake::{ClientRequest, HandshakeResponse};
+use crate::shared::reconnect::Policy;
 use crate::{Backoff, Config, Disconnect};
 
 /// A reconnecting `ws://` client: see
@@ -82,7 +82,7 @@ impl Reconnect {
     ///
     /// # Errors
     /// The final [`Disconnect::Connect`].
-    pub fn connect(&mut self) -> Result<(WebSocket<TcpStream>, HandshakeResponse), Disconnect> {
+    pub fn connect(&mut self) -> Result<(WebSocket<ClientStream>, HandshakeResponse), Disconnect> {
         loop {
             match connect_with(self.request.clone(), self.config.clone()) {
                 Ok(connected) => {
@@ -104,8 +104,8 @@ impl Reconnect {
     /// How it ended, if that is final, or a final failure to connect.
     pub fn reconnect(
         &mut self,
-        ended: WebSocket<TcpStream>,
-    ) -> Result<(WebSocket<TcpStream>, HandshakeResponse), Disconnect> {
+        ended: WebSocket<ClientStream>,
+    ) -> Result<(WebSocket<ClientStream>, HandshakeResponse), Disconnect> {
         let d = Disconnect::of(ended.connection());
         drop(ended);
         let delay = self.policy.retry_after(d)?;

@@ -10,40 +10,8 @@ use std::string::String;
 use bytes::BytesMut;
 
 use super::io::{Driver, Session, write_queued};
-use super::transport::Transport;
+use super::transport::{TimeoutCache, Transport};
 use crate::{CloseCode, Connection, Message, StreamError};
-
-/// The timeouts last set on the transport, so that an unchanged bound costs
-/// no system call.
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct TimeoutCache {
-    read: Option<Option<Duration>>,
-    write: Option<Option<Duration>>,
-}
-
-impl TimeoutCache {
-    /// Sets the read bound if it changed; false if the transport has none.
-    pub(super) fn read<S: Transport + ?Sized>(&mut self, s: &mut S, t: Option<Duration>) -> bool {
-        if self.read != Some(t) {
-            if s.set_read_timeout(t).is_err() {
-                return false;
-            }
-            self.read = Some(t);
-        }
-        true
-    }
-
-    /// Sets the write bound if it changed; false if the transport has none.
-    pub(super) fn write<S: Transport + ?Sized>(&mut self, s: &mut S, t: Option<Duration>) -> bool {
-        if self.write != Some(t) {
-            if s.set_write_timeout(t).is_err() {
-                return false;
-            }
-            self.write = Some(t);
-        }
-        true
-    }
-}
 
 /// A WebSocket connection over a blocking stream `S`.
 ///
@@ -270,7 +238,12 @@ impl<S> WebSocket<S> {
     /// The parts [`from_parts`](Self::from_parts) takes: the stream, the
     /// connection, the bytes read but not yet consumed, and the subprotocol.
     pub fn into_parts(self) -> (S, Connection, BytesMut, Option<String>) {
-        (self.stream, self.conn, self.session.into_buffer(), self.protocol)
+        (
+            self.stream,
+            self.conn,
+            self.session.into_buffer(),
+            self.protocol,
+        )
     }
 }
 
@@ -290,5 +263,42 @@ impl WebSocket<TcpStream> {
             self.protocol,
             self.write_timeout,
         ))
+    }
+}
+
+impl WebSocket<super::ClientStream> {
+    /// Splits a client connection into a [`Reader`](super::Reader) and a
+    /// [`Writer`](super::Writer), as [`WebSocket::<TcpStream>::split`]
+    /// does. A TLS stream cannot be split (its reads and writes share one
+    /// TLS state), only a plain one.
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::Unsupported`] over TLS; else as the split of a
+    /// `TcpStream`.
+    pub fn split(self) -> io::Result<(super::Reader, super::Writer)> {
+        let WebSocket {
+            stream,
+            conn,
+            session,
+            protocol,
+            timeouts,
+            write_timeout,
+        } = self;
+        match stream {
+            super::ClientStream::Plain(tcp) => WebSocket {
+                stream: tcp,
+                conn,
+                session,
+                protocol,
+                timeouts,
+                write_timeout,
+            }
+            .split(),
+            #[cfg(feature = "rustls")]
+            super::ClientStream::Rustls(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a TLS stream cannot be split into a reader and a writer",
+            )),
+        }
     }
 }

@@ -29,8 +29,7 @@ use std::vec::Vec;
 use bytes::Bytes;
 
 use super::io::{Clock, Driver, Session, is_timeout, lock, min_bound};
-use super::socket::TimeoutCache;
-use super::transport::Transport;
+use super::transport::{TimeoutCache, Transport};
 use crate::{CloseCode, Connection, Message, Step, StreamError};
 
 /// Chunks written per vectored write.

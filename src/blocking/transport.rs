@@ -109,3 +109,35 @@ impl<T: Transport + ?Sized> Transport for std::boxed::Box<T> {
         (**self).shutdown()
     }
 }
+
+/// The timeouts last set on the transport, so that an unchanged bound costs
+/// no system call.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct TimeoutCache {
+    read: Option<Option<Duration>>,
+    write: Option<Option<Duration>>,
+}
+
+impl TimeoutCache {
+    /// Sets the read bound if it changed; false if the transport has none.
+    pub(super) fn read<S: Transport + ?Sized>(&mut self, s: &mut S, t: Option<Duration>) -> bool {
+        if self.read != Some(t) {
+            if s.set_read_timeout(t).is_err() {
+                return false;
+            }
+            self.read = Some(t);
+        }
+        true
+    }
+
+    /// Sets the write bound if it changed; false if the transport has none.
+    pub(super) fn write<S: Transport + ?Sized>(&mut self, s: &mut S, t: Option<Duration>) -> bool {
+        if self.write != Some(t) {
+            if s.set_write_timeout(t).is_err() {
+                return false;
+            }
+            self.write = Some(t);
+        }
+        true
+    }
+}

@@ -10,10 +10,10 @@ use tokio::net::TcpStream;
 
 use super::stream::WebSocketStream;
 use super::tls::{ClientStream, MaybeTlsStream};
-use crate::handshake::{
+use crate::proto::handshake::{
     Accept, ClientRequest, HandshakeRequest, HandshakeResponse, Refusal, ServerHandshake,
 };
-use crate::stream_error::StreamError;
+use crate::shared::stream_error::StreamError;
 use crate::{Config, Connection, Role, Timestamp};
 
 /// How much to read at a time during the handshake.
@@ -84,7 +84,7 @@ pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
 /// [`Refusal`] to answer with, e.g. `request.check_origin(&[...])?` (403)
 /// or `Err(Refusal::new(401).json(...))`. Whatever ends the handshake, the
 /// answer is the core's refusal ([`Refusal::to_bytes`], the same in every
-/// adapter), after which the server lingers ([`REFUSAL_LINGER`]) and
+/// adapter), after which the server lingers ([`REFUSAL_LINGER`](crate::handshake::REFUSAL_LINGER)) and
 /// closes. For a decision that has to wait for something (an upstream
 /// server, an authorisation service), see [`accept_with_async`].
 ///
@@ -125,7 +125,7 @@ where
 ///
 /// Everything else is as in [`accept_with`]: the refusal written is
 /// [`Refusal::to_bytes`], followed by the same linger
-/// ([`REFUSAL_LINGER`]).
+/// ([`REFUSAL_LINGER`](crate::handshake::REFUSAL_LINGER)).
 ///
 /// # Deadline
 /// One deadline, [`Config::handshake_timeout`] from the call, covers
@@ -218,8 +218,8 @@ where
     // not that state, for the whole life of its connection (tokio sizes a
     // task by the largest state of its future).
     #[cfg(feature = "tracing")]
-    return Box::pin(crate::trace::handshake(
-        crate::trace::connection_span(Role::Server),
+    return Box::pin(super::trace::handshake(
+        crate::shared::trace::connection_span(Role::Server),
         accept_inner(io, config, decide),
         |ws| ws,
     ))
@@ -315,7 +315,7 @@ async fn linger<S: AsyncRead + AsyncWrite + Unpin>(
 /// does not resolve or refuses the connection (nothing reached the server:
 /// no close code), a transport error, a failed TLS handshake
 /// ([`StreamError::Tls`]), the server's refusal
-/// ([`HandshakeError::Refused`](crate::handshake::HandshakeError::Refused),
+/// ([`HandshakeError::Refused`](crate::proto::handshake::HandshakeError::Refused),
 /// with its status, fields and up to [`Config::max_refusal_body`] bytes of
 /// body, read within the handshake timeout), a response that fails
 /// validation, or the handshake timeout.
@@ -325,7 +325,7 @@ pub async fn connect(url: &str) -> Result<(ClientStream, HandshakeResponse), Str
 
 /// Connects with a prepared request (subprotocols, headers) and options.
 /// With the `rustls` feature, a `wss://` URL connects over TLS trusting the
-/// web PKI roots ([`crate::tls::client_config`]); see
+/// web PKI roots ([`crate::shared::tls::client_config`]); see
 /// [`connect_tls_with`] for another configuration.
 ///
 /// # Errors
@@ -336,7 +336,7 @@ pub async fn connect_with(
 ) -> Result<(ClientStream, HandshakeResponse), StreamError> {
     if request.is_tls() {
         #[cfg(feature = "rustls")]
-        return connect_tls_with(request, config, crate::tls::client_config()).await;
+        return connect_tls_with(request, config, crate::shared::tls::client_config()).await;
         #[cfg(not(feature = "rustls"))]
         return Err(StreamError::TlsUnsupported);
     }
@@ -352,7 +352,7 @@ pub async fn connect_with(
 /// and the upgrade share its one deadline.
 struct Started {
     bytes: std::vec::Vec<u8>,
-    handshake: crate::handshake::ClientHandshake,
+    handshake: crate::proto::handshake::ClientHandshake,
     clock: Clock,
 }
 
@@ -382,11 +382,11 @@ async fn client_on_tcp(
 ) -> Result<(ClientStream, HandshakeResponse), StreamError> {
     #[cfg(feature = "tracing")]
     {
-        let span = crate::trace::connection_span(Role::Client);
+        let span = crate::shared::trace::connection_span(Role::Client);
         if let Ok(peer) = io.get_ref().peer_addr() {
             span.record("peer", tracing::field::display(peer));
         }
-        crate::trace::handshake(span, client_inner(io, started, config), |(ws, _)| ws).await
+        super::trace::handshake(span, client_inner(io, started, config), |(ws, _)| ws).await
     }
     #[cfg(not(feature = "tracing"))]
     client_inner(io, started, config).await
@@ -425,7 +425,7 @@ pub async fn connect_tls_with(
         let tcp = tcp_connect(&host, port, started.until()).await?;
         return client_on_tcp(MaybeTlsStream::Plain(tcp), started, config).await;
     }
-    let name = crate::tls::server_name(&request)?;
+    let name = crate::shared::tls::server_name(&request)?;
     let started = Started::new(request, &config)?;
     let tcp = tcp_connect(&host, port, started.until()).await?;
     let tls = before(
@@ -477,8 +477,8 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
     let started = Started::new(request, &config)?;
     // Boxed for the reason given in `accept_with`.
     #[cfg(feature = "tracing")]
-    return Box::pin(crate::trace::handshake(
-        crate::trace::connection_span(Role::Client),
+    return Box::pin(super::trace::handshake(
+        crate::shared::trace::connection_span(Role::Client),
         client_inner(io, started, config),
         |(ws, _)| ws,
     ))

@@ -21,14 +21,17 @@
 //!   for the next frame lands in a stack buffer), and the write queue is
 //!   released once written.
 
+mod broadcast;
 mod handshake;
 mod reconnect;
 mod split;
 mod stream;
 mod tls;
+mod trace;
 mod try_send;
 mod wake;
 
+pub use broadcast::{Broadcast, broadcast};
 #[cfg(feature = "rustls")]
 pub use handshake::connect_tls_with;
 #[cfg(any(feature = "hyper", feature = "h2"))]
@@ -38,4 +41,6 @@ pub use reconnect::Reconnect;
 pub use split::{Reader, Writer};
 pub use stream::WebSocketStream;
 pub use tls::{ClientStream, MaybeTlsStream};
-pub use try_send::{Broadcast, TrySendError, broadcast};
+#[cfg(feature = "tracing")]
+pub(crate) use trace::established;
+pub use try_send::TrySendError;

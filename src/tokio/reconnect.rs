@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use super::handshake::connect_with;
 use super::tls::ClientStream;
-use crate::handshake::{ClientRequest, HandshakeResponse};
-use crate::reconnect::Policy;
+use crate::proto::handshake::{ClientRequest, HandshakeResponse};
+use crate::shared::reconnect::Policy;
 use crate::{Backoff, Config, Disconnect};
 
 /// A reconnecting client, in the spirit of python-websockets' `async for

@@ -58,7 +58,18 @@ impl<S> fmt::Debug for Writer<S> {
     }
 }
 
-pub(super) fn new<S>(stream: WebSocketStream<S>) -> (Reader<S>, Writer<S>) {
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
+    /// Splits into a [`Reader`](Reader) and a
+    /// [`Writer`](Writer) for different tasks. The reader drives the
+    /// connection (its deadlines, automatic replies, and writing what
+    /// non-waiting sends queued): keep polling it.
+    pub fn split(mut self) -> (Reader<S>, Writer<S>) {
+        self.prepare_split();
+        new(self)
+    }
+}
+
+fn new<S>(stream: WebSocketStream<S>) -> (Reader<S>, Writer<S>) {
     let shared = Arc::new(Mutex::new(stream));
     (
         Reader {

@@ -16,12 +16,12 @@ use std::string::String;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-use crate::close::CloseCode;
-use crate::connection::{Connection, Received, Step, Timestamp};
-use crate::message::Message;
-use crate::prepared::PreparedMessage;
-use crate::stream_error::StreamError;
-use crate::vectored;
+use crate::proto::close::CloseCode;
+use crate::proto::connection::{Connection, Received, Step, Timestamp};
+use crate::proto::message::Message;
+use crate::proto::prepared::PreparedMessage;
+use crate::shared::stream_error::StreamError;
+use crate::shared::vectored;
 
 use super::try_send::TrySendError;
 use super::wake::{Side, Wakers};
@@ -109,7 +109,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             error: None,
             done: false,
             #[cfg(feature = "tracing")]
-            span: crate::trace::connection_span(conn_role),
+            span: crate::shared::trace::connection_span(conn_role),
         }
     }
 
@@ -160,13 +160,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         &mut self.conn
     }
 
-    /// Splits into a [`Reader`](super::Reader) and a
-    /// [`Writer`](super::Writer) for different tasks. The reader drives the
-    /// connection (its deadlines, automatic replies, and writing what
-    /// non-waiting sends queued): keep polling it.
-    pub fn split(mut self) -> (super::Reader<S>, super::Writer<S>) {
+    /// Readies the stream to be shared by the two halves of a split: each
+    /// side's task is woken through the shared wakers.
+    pub(super) fn prepare_split(&mut self) {
         self.wakers.get_or_insert_with(Arc::default);
-        super::split::new(self)
     }
 
     /// Bytes queued for the transport and not yet written.
@@ -249,7 +246,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// [`Error::SendAfterClose`](crate::Error::SendAfterClose) if a close frame was already sent.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), StreamError> {
         self.conn.close(code, reason)?;
-        crate::trace::ws_event!(debug, parent: &self.span, code = code.as_u16(), reason, "close frame sent");
+        crate::shared::trace::ws_event!(debug, parent: &self.span, code = code.as_u16(), reason, "close frame sent");
         while let Some(item) = self.next().await {
             item?;
         }
@@ -537,7 +534,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                     let error = error.or_else(|| outcome.err().map(StreamError::from));
                     #[cfg(feature = "tracing")]
                     match &error {
-                        Some(e) => crate::trace::failure(e),
+                        Some(e) => crate::shared::trace::failure(e),
                         None => tracing::debug!("connection closed"),
                     }
                     return Poll::Ready(error.map(Err));
@@ -656,7 +653,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
         let this = self.get_mut();
         if this.conn.can_send() {
             this.conn.close(CloseCode::NORMAL, "")?;
-            crate::trace::ws_event!(debug, parent: &this.span, code = 1000u16, "close frame sent");
+            crate::shared::trace::ws_event!(debug, parent: &this.span, code = 1000u16, "close frame sent");
         }
         if let Step::Run { write: true, .. } = this.poll_drive(cx, Side::Sending) {
             this.waiting_to_send(cx);
