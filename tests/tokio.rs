@@ -547,6 +547,50 @@ async fn split_halves_work_from_different_tasks() {
     assert_eq!(closed.map(|c| c.code), Some(CloseCode::NORMAL));
 }
 
+/// With `echo_close` off, a split server answers the client's close from
+/// its writer's task: the reader, waiting in another task, is woken to
+/// close the transport (the server closes first, §7.1.1). Both close
+/// timeouts are far beyond the test's bound, so only that wake ends it.
+#[tokio::test]
+async fn a_close_answered_by_a_split_writer_lets_the_reader_close_the_transport() {
+    let long = Duration::from_secs(3600);
+    let (l, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = l.accept().await.unwrap();
+        let config = Config::default().echo_close(false).close_timeout(long);
+        let ws = accept_with(tcp, config, |_| Ok(Accept::new()))
+            .await
+            .unwrap();
+        let (mut reader, mut writer) = ws.split();
+        let (received, answer) = tokio::sync::oneshot::channel();
+        let answering = tokio::spawn(async move {
+            let frame: Option<CloseFrame> = answer.await.unwrap();
+            assert_eq!(frame.map(|f| f.code), Some(CloseCode::from(4000)));
+            writer.close(CloseCode::from(4001), "reply").await.unwrap();
+        });
+        let mut received = Some(received);
+        while let Some(m) = reader.next().await {
+            if let Message::Close(frame) = m.unwrap() {
+                received.take().unwrap().send(frame).unwrap();
+            }
+        }
+        answering.await.unwrap();
+    });
+    let request = ClientRequest::new(&url).unwrap();
+    let (mut ws, _) = connect_with(request, Config::default().close_timeout(long))
+        .await
+        .unwrap();
+    tokio::time::timeout(LIMIT, ws.close(CloseCode::from(4000), "bye"))
+        .await
+        .expect("the server closed the transport")
+        .unwrap();
+    assert_eq!(
+        ws.connection().peer_close().flatten().map(|f| f.code),
+        Some(CloseCode::from(4001))
+    );
+    tokio::time::timeout(LIMIT, server).await.unwrap().unwrap();
+}
+
 /// An application's refusal with fields and a JSON body reaches the tokio
 /// client whole; a body over the client's limit is cut there and marked.
 #[tokio::test]

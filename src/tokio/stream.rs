@@ -346,6 +346,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         }
     }
 
+    /// [`poll_write_or_fail`](Self::poll_write_or_fail) from the sending
+    /// side. Once the output is written the connection may be over (this
+    /// side's close frame answered the peer's, with
+    /// [`Config::echo_close`](crate::Config::echo_close) off; or the write
+    /// failed), and closing the transport is the reading side's: it may be
+    /// another task, waiting for bytes that will not come, so it is woken.
+    fn poll_write_sending(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let written = self.poll_write_or_fail(cx);
+        if self.conn.should_close_transport() && !self.done {
+            if let Some(wakers) = &self.wakers {
+                wakers.wake_side(Side::Reading);
+            }
+        }
+        written
+    }
+
     /// Writes output, turning a write error into the transport's loss.
     fn poll_write_or_fail(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         match ready!(self.poll_write_output(cx)) {
@@ -594,7 +610,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
         while this.conn.output_is_full() {
             this.poll_deadline(cx, Side::Sending);
             let before = this.conn.pending_output();
-            if this.poll_write_or_fail(cx).is_pending() && this.conn.pending_output() == before {
+            if this.poll_write_sending(cx).is_pending() && this.conn.pending_output() == before {
                 this.waiting_to_send(cx);
                 return Poll::Pending;
             }
@@ -627,11 +643,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
         let this = self.get_mut();
-        if this.poll_write_or_fail(cx).is_pending() {
+        if this.poll_write_sending(cx).is_pending() {
             // Waiting for the transport: within the connection's deadlines
             // (past the close deadline the output is dropped).
             this.poll_deadline(cx, Side::Sending);
-            if this.poll_write_or_fail(cx).is_pending() {
+            if this.poll_write_sending(cx).is_pending() {
                 this.waiting_to_send(cx);
                 return Poll::Pending;
             }
@@ -652,7 +668,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
             crate::trace::ws_event!(debug, parent: &this.span, code = 1000u16, "close frame sent");
         }
         this.poll_deadline(cx, Side::Sending);
-        ready!(this.poll_write_or_fail(cx));
+        ready!(this.poll_write_sending(cx));
         // A failure (a lost transport included) is the stream's to report.
         let _ = ready!(Pin::new(&mut this.io).poll_flush(cx));
         Poll::Ready(Ok(()))
