@@ -547,6 +547,44 @@ async fn split_halves_work_from_different_tasks() {
     assert_eq!(closed.map(|c| c.code), Some(CloseCode::NORMAL));
 }
 
+/// A transport keeps one write waker. A split writer waits for room; the
+/// reader, polled meanwhile, finds the transport full too and waits on it
+/// with its own task's waker, then is not polled again (its task awaits
+/// something else). When the peer reads, the writer must still be woken.
+#[tokio::test]
+async fn a_sender_waiting_for_room_is_woken_after_the_reader_waited_on_the_transport() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::{Context, Wake, Waker};
+
+    struct Flag(AtomicBool);
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    let (near, mut far) = tokio::io::duplex(64 << 10);
+    let conn = rfc6455::Connection::new(rfc6455::Role::Server, Config::default());
+    let ws = WebSocketStream::from_parts(near, conn, bytes::BytesMut::new(), None);
+    let (mut reader, mut writer) = ws.split();
+
+    let woken = Arc::new(Flag(AtomicBool::new(false)));
+    let sender_waker = Waker::from(Arc::clone(&woken));
+    let mut send = std::pin::pin!(writer.send(Message::binary(vec![7u8; 1 << 20])));
+    let polled = send.as_mut().poll(&mut Context::from_waker(&sender_waker));
+    assert!(polled.is_pending(), "the pipe holds 64 KiB of 1 MiB");
+    let read = reader.poll_next_unpin(&mut Context::from_waker(Waker::noop()));
+    assert!(read.is_pending());
+
+    let mut room = vec![0u8; 64 << 10];
+    far.read_exact(&mut room).await.unwrap();
+    assert!(
+        woken.0.load(Ordering::SeqCst),
+        "the waiting sender was not woken when the transport had room"
+    );
+}
+
 /// With `echo_close` off, a split server answers the client's close from
 /// its writer's task: the reader, waiting in another task, is woken to
 /// close the transport (the server closes first, §7.1.1). Both close

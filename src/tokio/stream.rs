@@ -334,11 +334,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
 
     /// [`poll_write_or_fail`](Self::poll_write_or_fail) from the reading
     /// side. A transport keeps one write waker, the last task's to wait on
-    /// it: when this task's writes make room, the sending task (whose
-    /// waker this one may have displaced) is woken to queue more.
+    /// it, and this one would displace a waiting sender's: split, the write
+    /// waits with a waker for both sides, so the sender still learns of
+    /// room when this task has stopped polling the reader (say, to await
+    /// the sender). When this task's writes make room, the sending task is
+    /// woken to queue more.
     fn poll_write_reading(&mut self, cx: &mut Context<'_>) {
         let before = self.conn.pending_output();
-        let _ = self.poll_write_or_fail(cx);
+        if before == 0 {
+            return;
+        }
+        match self.wakers.clone() {
+            Some(wakers) => {
+                wakers.set(Side::Reading, cx.waker());
+                let both = Waker::from(wakers);
+                let _ = self.poll_write_or_fail(&mut Context::from_waker(&both));
+            }
+            None => {
+                let _ = self.poll_write_or_fail(cx);
+            }
+        }
         if self.conn.pending_output() < before {
             if let Some(wakers) = &self.wakers {
                 wakers.wake_side(Side::Sending);
@@ -668,7 +683,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
             crate::trace::ws_event!(debug, parent: &this.span, code = 1000u16, "close frame sent");
         }
         this.poll_deadline(cx, Side::Sending);
-        ready!(this.poll_write_sending(cx));
+        if this.poll_write_sending(cx).is_pending() {
+            // As a waiting send: woken by the reading side's writes too.
+            this.waiting_to_send(cx);
+            return Poll::Pending;
+        }
         // A failure (a lost transport included) is the stream's to report.
         let _ = ready!(Pin::new(&mut this.io).poll_flush(cx));
         Poll::Ready(Ok(()))
