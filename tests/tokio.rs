@@ -547,6 +547,88 @@ async fn split_halves_work_from_different_tasks() {
     assert_eq!(closed.map(|c| c.code), Some(CloseCode::NORMAL));
 }
 
+/// A transport keeps one write waker. A split writer waits for room; the
+/// reader, polled meanwhile, finds the transport full too and waits on it
+/// with its own task's waker, then is not polled again (its task awaits
+/// something else). When the peer reads, the writer must still be woken.
+#[tokio::test]
+async fn a_sender_waiting_for_room_is_woken_after_the_reader_waited_on_the_transport() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::{Context, Wake, Waker};
+
+    struct Flag(AtomicBool);
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    let (near, mut far) = tokio::io::duplex(64 << 10);
+    let conn = rfc6455::Connection::new(rfc6455::Role::Server, Config::default());
+    let ws = WebSocketStream::from_parts(near, conn, bytes::BytesMut::new(), None);
+    let (mut reader, mut writer) = ws.split();
+
+    let woken = Arc::new(Flag(AtomicBool::new(false)));
+    let sender_waker = Waker::from(Arc::clone(&woken));
+    let mut send = std::pin::pin!(writer.send(Message::binary(vec![7u8; 1 << 20])));
+    let polled = send.as_mut().poll(&mut Context::from_waker(&sender_waker));
+    assert!(polled.is_pending(), "the pipe holds 64 KiB of 1 MiB");
+    let read = reader.poll_next_unpin(&mut Context::from_waker(Waker::noop()));
+    assert!(read.is_pending());
+
+    let mut room = vec![0u8; 64 << 10];
+    far.read_exact(&mut room).await.unwrap();
+    assert!(
+        woken.0.load(Ordering::SeqCst),
+        "the waiting sender was not woken when the transport had room"
+    );
+}
+
+/// With `echo_close` off, a split server answers the client's close from
+/// its writer's task: the reader, waiting in another task, is woken to
+/// close the transport (the server closes first, §7.1.1). Both close
+/// timeouts are far beyond the test's bound, so only that wake ends it.
+#[tokio::test]
+async fn a_close_answered_by_a_split_writer_lets_the_reader_close_the_transport() {
+    let long = Duration::from_secs(3600);
+    let (l, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = l.accept().await.unwrap();
+        let config = Config::default().echo_close(false).close_timeout(long);
+        let ws = accept_with(tcp, config, |_| Ok(Accept::new()))
+            .await
+            .unwrap();
+        let (mut reader, mut writer) = ws.split();
+        let (received, answer) = tokio::sync::oneshot::channel();
+        let answering = tokio::spawn(async move {
+            let frame: Option<CloseFrame> = answer.await.unwrap();
+            assert_eq!(frame.map(|f| f.code), Some(CloseCode::from(4000)));
+            writer.close(CloseCode::from(4001), "reply").await.unwrap();
+        });
+        let mut received = Some(received);
+        while let Some(m) = reader.next().await {
+            if let Message::Close(frame) = m.unwrap() {
+                received.take().unwrap().send(frame).unwrap();
+            }
+        }
+        answering.await.unwrap();
+    });
+    let request = ClientRequest::new(&url).unwrap();
+    let (mut ws, _) = connect_with(request, Config::default().close_timeout(long))
+        .await
+        .unwrap();
+    tokio::time::timeout(LIMIT, ws.close(CloseCode::from(4000), "bye"))
+        .await
+        .expect("the server closed the transport")
+        .unwrap();
+    assert_eq!(
+        ws.connection().peer_close().flatten().map(|f| f.code),
+        Some(CloseCode::from(4001))
+    );
+    tokio::time::timeout(LIMIT, server).await.unwrap().unwrap();
+}
+
 /// An application's refusal with fields and a JSON body reaches the tokio
 /// client whole; a body over the client's limit is cut there and marked.
 #[tokio::test]

@@ -276,10 +276,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                 self.wake(side.other());
             }
             let Step::Run { write, wake_at, .. } = step else {
+                if side == Side::Sending {
+                    // Closing the transport is the reading side's: it may be
+                    // another task, waiting for bytes that will not come
+                    // (this side's close answered the peer's, with
+                    // `Config::echo_close` off, or a write failed).
+                    self.wake(Side::Reading);
+                }
                 return step;
             };
             if write {
                 let pending = self.conn.pending_output();
+                if let Some(wakers) = &self.wakers {
+                    // Before the write registers its waker for both sides:
+                    // readiness arriving in between must find this task.
+                    wakers.set(side, cx.waker());
+                }
                 let written = self.poll_write_output(cx);
                 if side == Side::Reading && self.conn.pending_output() < pending {
                     // A transport keeps one write waker, the last task's to
