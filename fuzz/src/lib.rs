@@ -67,11 +67,52 @@ pub fn config_from(flags: u8) -> Config {
 }
 
 /// Everything a connection did with one input.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Trace {
     pub events: Vec<Message>,
     pub error: Option<Error>,
     pub output: Vec<u8>,
+}
+
+impl Trace {
+    /// The trace as it compares across chunkings. In streaming mode a frame
+    /// is handed out in pieces as its bytes arrive, so how the input was cut
+    /// decides where pieces end: adjacent pieces of one message are joined
+    /// ([`join_pieces`]). And the pieces of a message the connection then
+    /// fails on depend on how much of it arrived before the failing byte:
+    /// they are left out.
+    pub fn normalized(mut self) -> Trace {
+        let mut events = join_pieces(core::mem::take(&mut self.events));
+        if self.error.is_some() {
+            if let Some(Message::Fragment(last)) = events.last() {
+                if !last.fin {
+                    events.pop();
+                }
+            }
+        }
+        self.events = events;
+        self
+    }
+}
+
+/// `events` with each run of adjacent pieces of one message
+/// ([`Message::Fragment`]s up to one with `fin`) joined into one piece.
+pub fn join_pieces(events: Vec<Message>) -> Vec<Message> {
+    let mut joined: Vec<Message> = Vec::new();
+    for event in events {
+        match (joined.last_mut(), event) {
+            (Some(Message::Fragment(last)), Message::Fragment(next))
+                if !last.fin && last.kind == next.kind =>
+            {
+                let mut payload = last.payload.to_vec();
+                payload.extend_from_slice(&next.payload);
+                last.payload = payload.into();
+                last.fin = next.fin;
+            }
+            (_, event) => joined.push(event),
+        }
+    }
+    joined
 }
 
 /// Watches each call of `receive` in [`run_on`]: a target that measures
@@ -95,10 +136,15 @@ pub fn drain(conn: &mut Connection, out: &mut Vec<u8>, piece: usize) {
     if piece == 0 {
         let before = out.len();
         let pending = conn.pending_output();
-        while let Some(chunk) = conn.output_chunks().next() {
-            assert!(!chunk.is_empty(), "empty output chunk");
-            out.extend_from_slice(chunk);
-            let n = chunk.len();
+        loop {
+            let n = match conn.output_chunks().next() {
+                Some(chunk) => {
+                    assert!(!chunk.is_empty(), "empty output chunk");
+                    out.extend_from_slice(chunk);
+                    chunk.len()
+                }
+                None => break,
+            };
             conn.advance_output(n);
         }
         // A pong held back while another was queued (coalescing) is queued

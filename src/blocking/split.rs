@@ -178,9 +178,11 @@ pub(super) fn new(
 ///
 /// It keeps the connection's deadlines and writes pongs, keepalive pings
 /// and close echoes (through the writer, if the writer is busy). Keep it
-/// reading. A blocked read notices a close sent by the [`Writer`] within
-/// [`Config::close_timeout`](crate::Config::close_timeout), so that close
-/// is enforced within twice the close timeout.
+/// reading. A close sent by the [`Writer`] is enforced on time: the writer
+/// steps the connection, which stamps when closing began, and a blocked
+/// read wakes at least once per
+/// [`Config::close_timeout`](crate::Config::close_timeout) to keep that
+/// deadline.
 pub struct Reader {
     stream: TcpStream,
     session: Session,
@@ -230,9 +232,10 @@ impl Driver for SplitDriver<'_> {
         if timeout.is_some_and(|t| t.is_zero()) {
             return Err(io::ErrorKind::TimedOut.into());
         }
-        // A close sent by the writer starts a deadline this blocked read
-        // cannot learn of: every read is also bounded by the close timeout,
-        // so such a close ends the connection within twice that.
+        // A close sent by the writer starts a deadline (stamped by the
+        // writer's step) that this blocked read cannot learn of: every read
+        // is also bounded by the close timeout, so the reader wakes before
+        // that deadline and keeps it.
         let recheck = lock(&self.shared.conn).settings().close_timeout;
         self.timeouts
             .read(self.stream, min_bound(timeout, Some(recheck)));

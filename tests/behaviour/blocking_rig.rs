@@ -245,10 +245,6 @@ impl<const SPLIT: bool> Rig for BlockingRig<SPLIT> {
 
     /// A split endpoint closes from its writer thread while its reader is
     /// blocked: the read notices within the close timeout.
-    fn close_notice_lag(close_timeout: f64) -> f64 {
-        if SPLIT { close_timeout } else { 0.0 }
-    }
-
     fn stall(&mut self, units: f64) {
         // The passage of time is the scenario here, not a synchronisation.
         thread::sleep(Self::UNIT.mul_f64(units));

@@ -66,13 +66,6 @@ pub trait Rig: Sized {
     /// Waits up to `units` for the endpoint to end.
     fn ended(&mut self, units: f64) -> Option<Ended>;
 
-    /// How late (in units) the endpoint may notice a close sent from
-    /// another thread than the one reading, given the close timeout.
-    fn close_notice_lag(close_timeout: f64) -> f64 {
-        let _ = close_timeout;
-        0.0
-    }
-
     /// The endpoint's whole answer to a raw request refused by `decide`.
     fn refusal(request: &[u8], decide: Decide) -> Vec<u8>;
 }
