@@ -384,11 +384,15 @@ impl HandshakeRequest {
 }
 
 impl HandshakeRequest {
-    /// What every adapter answers once the application's `decide` has seen
-    /// the request: the acceptance, or the refusal `decide` returned, or the
-    /// refusal (500) for `decide`'s own mistake in accepting.
-    #[cfg_attr(not(feature = "std"), allow(dead_code))]
-    pub(crate) fn decide<F>(&self, decide: F) -> Result<Accepted, Refusal>
+    /// What a server answers once the application's `decide` has seen the
+    /// request, the same in every adapter: the acceptance, or the refusal
+    /// `decide` returned, or the refusal (500) for `decide`'s own mistake in
+    /// accepting (a subprotocol the client did not offer, say). Write
+    /// `accepted.response.to_bytes()` or [`Refusal::to_bytes`].
+    ///
+    /// # Errors
+    /// The [`Refusal`] to answer with.
+    pub fn decide<F>(&self, decide: F) -> Result<Accepted, Refusal>
     where
         F: FnOnce(&HandshakeRequest) -> Result<Accept, Refusal>,
     {
