@@ -16,7 +16,6 @@ use super::time::Timestamp;
 
 /// What an adapter does next with the transport, from [`Connection::poll`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Step {
     /// Keep the transport open and wait for whichever comes first: the
     /// transport readable (if `read`), writable (if `write`), or the time

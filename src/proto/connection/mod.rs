@@ -99,16 +99,22 @@ use receive::{Incoming, PartialFrame};
 ///
 /// Keep reading while output waits for the transport: what the connection
 /// queues by itself in answer to the peer is bounded without pausing reads
-/// (pongs are coalesced, §5.5.3), and a driver that stopped reading
-/// because its own output is full deadlocks against a peer doing the same.
+/// (past the high-water mark pongs are coalesced, §5.5.3), and a driver
+/// that stopped reading because its own output is full deadlocks against a
+/// peer doing the same.
 ///
 /// Sending ([`send_text`](Self::send_text) and the others) only queues
 /// output; step to have it written. Data output is bounded where it is
-/// produced: take no more messages while [`output_is_full`](Self::output_is_full)
-/// (a send waits, a non-waiting send refuses).
+/// produced: send no more while [`output_is_full`](Self::output_is_full)
+/// (a send waits, a non-waiting send refuses). An application that sends
+/// in answer to each message it takes (an echo) therefore takes no more
+/// messages meanwhile, and its driver may leave the input where it is:
+/// that is the application's backpressure on its peer, not the
+/// connection's.
 ///
 /// A driver in a dozen lines, over in-memory transports, is in the crate's
-/// documentation; `examples/echo_server_mio.rs` is one over `mio` sockets.
+/// documentation; `examples/echo_server_mio` is one over `mio` sockets,
+/// written against this contract alone.
 pub struct Connection {
     role: Role,
     config: Settings,
@@ -128,8 +134,9 @@ pub struct Connection {
     outgoing: Option<DataKind>,
     out: Output,
     /// The payload of the latest ping, to answer once the pong queued
-    /// before it is written: pongs are coalesced (§5.5.3), so a peer that
-    /// floods pings and does not read holds at most two pongs here.
+    /// before it is written: past the high-water mark pongs are coalesced
+    /// (§5.5.3), so a peer that floods pings and does not read costs at
+    /// most one pong past the mark, and one held here.
     pong_due: Option<Bytes>,
     /// Where in the output stream (see [`Output::end`]) the last queued
     /// pong ends.

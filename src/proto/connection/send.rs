@@ -318,12 +318,14 @@ impl Connection {
         self.queue_due_pong();
     }
 
-    /// Answers a ping (§5.5.2), coalescing pongs (§5.5.3): while the pong
-    /// queued for an earlier ping is not written yet, only the latest
+    /// Answers a ping (§5.5.2). While the transport takes the output, every
+    /// ping gets its pong. Once more than the high-water mark is queued
+    /// (the peer is not reading), pongs are coalesced (§5.5.3): while the
+    /// pong queued for an earlier ping is not written yet, only the latest
     /// ping's payload is kept, to be answered once it is. So a peer that
-    /// floods pings and does not read costs two pongs, not one per ping.
+    /// floods pings and does not read costs at most one pong past the mark.
     pub(super) fn answer_ping(&mut self, payload: Bytes) {
-        if self.out.written() < self.pong_end {
+        if self.output_is_full() && self.out.written() < self.pong_end {
             self.pong_due = Some(payload);
         } else {
             self.write_frame(OpCode::Pong, true, 0, payload);
