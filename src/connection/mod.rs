@@ -108,7 +108,8 @@ use receive::{Incoming, PartialFrame};
 /// (a send waits, a non-waiting send refuses).
 ///
 /// A driver in a dozen lines, over in-memory transports, is in the crate's
-/// documentation; `examples/echo_server_mio.rs` is one over `mio` sockets.
+/// documentation; `examples/echo_server_mio/driver.rs` is one over `mio`
+/// sockets, many connections on one event loop, on the public API alone.
 pub struct Connection {
     role: Role,
     config: Settings,
