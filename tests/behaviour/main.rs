@@ -17,6 +17,7 @@
 
 mod blocking_rig;
 mod core_rig;
+mod mio_rig;
 mod rig;
 mod scenarios;
 mod tokio_rig;
@@ -69,3 +70,4 @@ suite!(core, crate::core_rig::CoreRig);
 suite!(tokio, crate::tokio_rig::TokioRig);
 suite!(blocking, crate::blocking_rig::BlockingRig<false>);
 suite!(blocking_split, crate::blocking_rig::BlockingRig<true>);
+suite!(mio, crate::mio_rig::MioRig);
