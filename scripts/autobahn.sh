@@ -2,7 +2,7 @@
 # Autobahn|Testsuite conformance run for rfc6455.
 #
 # Usage: bash scripts/autobahn.sh [all|install|servers|clients|check]
-#   all (default)  install wstest if needed, build the examples, test both echo
+#   all (default)  install wstest if needed, build the examples, test the three echo
 #                  servers (fuzzingclient) and both clients (fuzzingserver), check.
 #   install        only install wstest into the cache venv (idempotent).
 #   servers        install + build + server tests + check servers only.
@@ -16,10 +16,12 @@
 #   AUTOBAHN_EXCLUDE   JSON list of case patterns to exclude (default [])
 #   AUTOBAHN_REPORTS   report root (default <repo>/reports); writes servers/ and clients/
 #   AUTOBAHN_TIMEOUT   seconds allowed for each wstest / client run (default 900, 2400 with deflate)
-#   AUTOBAHN_PORT_TOKIO_SERVER, AUTOBAHN_PORT_BLOCKING_SERVER, AUTOBAHN_PORT_FUZZINGSERVER
-#                      loopback ports (defaults 9101, 9102, 9103; a busy port is replaced by a free one)
+#   AUTOBAHN_PORT_TOKIO_SERVER, AUTOBAHN_PORT_BLOCKING_SERVER, AUTOBAHN_PORT_MIO_SERVER,
+#   AUTOBAHN_PORT_FUZZINGSERVER
+#                      loopback ports (defaults 9101, 9102, 9107, 9103; a busy port is replaced by a free one)
 #   PYTHON27           python2.7 interpreter (default $(pyenv root)/versions/2.7.18/bin/python2.7)
-#   AUTOBAHN_VARIANTS  tokio,blocking (default) or just one of them
+#   AUTOBAHN_VARIANTS  tokio,blocking,mio (default) or some of them; mio is a server only
+#                      (examples/echo_server_mio, the event loop over mio written on the public API)
 #   AUTOBAHN_SELFTEST=1  test the harness itself: use the Python `websockets` reference
 #                      echo server / client from tests/interop instead of the Rust examples
 #                      (no cargo build; agents are named selftest-*)
@@ -52,28 +54,37 @@ TIMEOUT="${AUTOBAHN_TIMEOUT:-$DEFAULT_TIMEOUT}"
 CASES="${AUTOBAHN_CASES:-$DEFAULT_CASES}"
 EXCLUDE="${AUTOBAHN_EXCLUDE:-[]}"
 
-SERVER_AGENTS=(rfc6455-tokio-server rfc6455-blocking-server)
-SERVER_EXAMPLES=(echo_server echo_server_blocking)
-CLIENT_AGENTS=(rfc6455-tokio-client rfc6455-blocking-client)
-CLIENT_EXAMPLES=(autobahn_client autobahn_client_blocking)
-# AUTOBAHN_VARIANTS=tokio or =blocking restricts the run to one adapter.
-VARIANTS=",${AUTOBAHN_VARIANTS:-tokio,blocking},"
+# Each variant is an adapter: its echo server (fuzzingclient agent) and, for
+# the crate's own adapters, its Autobahn client (fuzzingserver agent). `mio`
+# is examples/echo_server_mio, an event loop over mio written only against
+# the public API of the core; it has no client.
+SERVER_AGENTS=() SERVER_EXAMPLES=() CLIENT_AGENTS=() CLIENT_EXAMPLES=()
+VARIANTS="${AUTOBAHN_VARIANTS:-tokio,blocking,mio}"
 for v in ${VARIANTS//,/ }; do
-    [[ "$v" == tokio || "$v" == blocking ]] || { echo "unknown variant '$v' in AUTOBAHN_VARIANTS" >&2; exit 2; }
+    case "$v" in
+    tokio)
+        SERVER_AGENTS+=(rfc6455-tokio-server) SERVER_EXAMPLES+=(echo_server)
+        CLIENT_AGENTS+=(rfc6455-tokio-client) CLIENT_EXAMPLES+=(autobahn_client)
+        ;;
+    blocking)
+        SERVER_AGENTS+=(rfc6455-blocking-server) SERVER_EXAMPLES+=(echo_server_blocking)
+        CLIENT_AGENTS+=(rfc6455-blocking-client) CLIENT_EXAMPLES+=(autobahn_client_blocking)
+        ;;
+    mio) SERVER_AGENTS+=(rfc6455-mio-server) SERVER_EXAMPLES+=(echo_server_mio) ;;
+    *) echo "unknown variant '$v' in AUTOBAHN_VARIANTS" >&2; exit 2 ;;
+    esac
 done
-if [[ "$VARIANTS" != *,tokio,* ]]; then
-    SERVER_AGENTS=("${SERVER_AGENTS[1]}") SERVER_EXAMPLES=("${SERVER_EXAMPLES[1]}")
-    CLIENT_AGENTS=("${CLIENT_AGENTS[1]}") CLIENT_EXAMPLES=("${CLIENT_EXAMPLES[1]}")
-elif [[ "$VARIANTS" != *,blocking,* ]]; then
-    SERVER_AGENTS=("${SERVER_AGENTS[0]}") SERVER_EXAMPLES=("${SERVER_EXAMPLES[0]}")
-    CLIENT_AGENTS=("${CLIENT_AGENTS[0]}") CLIENT_EXAMPLES=("${CLIENT_EXAMPLES[0]}")
-fi
 SELFTEST="${AUTOBAHN_SELFTEST:-0}"
 if [[ "$SELFTEST" == 1 ]]; then
     SERVER_AGENTS=(selftest-python-server-a selftest-python-server-b)
     SERVER_EXAMPLES=(python_echo_server python_echo_server)
     CLIENT_AGENTS=(selftest-python-client)
     CLIENT_EXAMPLES=(python_autobahn_client)
+fi
+if ((${#CLIENT_AGENTS[@]} == 0)); then
+    # Only variants without a client (mio): `all` is `servers`.
+    [[ "$MODE" == clients ]] && { echo "no client among the variants $VARIANTS" >&2; exit 2; }
+    [[ "$MODE" == all ]] && MODE=servers
 fi
 PY_VENV="${INTEROP_VENV:-$CACHE/venv-websockets}"
 
@@ -289,6 +300,9 @@ run_servers() {
     for i in "${!SERVER_EXAMPLES[@]}"; do
         if [[ "${SERVER_EXAMPLES[$i]}" == echo_server_blocking ]]; then
             defaults+=("${AUTOBAHN_PORT_BLOCKING_SERVER:-9102}")
+        elif [[ "${SERVER_EXAMPLES[$i]}" == echo_server_mio ]]; then
+            # Not 9103-9106: .ci/run gives those to its fuzzingservers.
+            defaults+=("${AUTOBAHN_PORT_MIO_SERVER:-9107}")
         else
             defaults+=("$(( ${AUTOBAHN_PORT_TOKIO_SERVER:-9101} + i ))")
         fi

@@ -17,7 +17,7 @@ use rfc6455::{Config, Error, Message, StreamError};
 
 use crate::rig::{
     Action, Decide, Done, ENDPOINT_SEED, Ended, FLOOD, Peer, Program, Rig, flood_message,
-    normal_close, small_socket, stream_chunk,
+    listen_on, normal_close, small_socket, stream_chunk, write_until,
 };
 
 pub struct BlockingRig<const SPLIT: bool> {
@@ -109,24 +109,6 @@ fn split_endpoint(ws: WebSocket<TcpStream>, start: Instant, report: mpsc::Sender
     });
 }
 
-/// Writes `bytes` to `tcp` unless `until` passes first.
-fn write_until(tcp: &mut TcpStream, mut bytes: &[u8], until: Instant) -> bool {
-    while !bytes.is_empty() {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        tcp.set_write_timeout(Some(left)).unwrap();
-        match tcp.write(bytes) {
-            Ok(0) => return false,
-            Ok(n) => bytes = &bytes[n..],
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return false,
-        }
-    }
-    true
-}
-
 impl<const SPLIT: bool> Rig for BlockingRig<SPLIT> {
     const UNIT: Duration = Duration::from_millis(100);
     const SLACK: f64 = 5.0;
@@ -204,43 +186,15 @@ impl<const SPLIT: bool> Rig for BlockingRig<SPLIT> {
         done: &mut Done<'_>,
     ) -> Vec<(f64, Message)> {
         let until = Instant::now() + Self::UNIT.mul_f64(units);
-        let mut events = Vec::new();
-        let mut chunk = vec![0u8; 64 << 10];
-        loop {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return events;
-            }
-            self.tcp.set_read_timeout(Some(left)).unwrap();
-            match self.tcp.read(&mut chunk) {
-                Ok(0) => {
-                    let _ = self.peer.conn.receive_eof();
-                    // The transport is closed: only time is left to pass.
-                    thread::sleep(until.saturating_duration_since(Instant::now()));
-                    return events;
-                }
-                Ok(n) => {
-                    self.peer.inbox.extend_from_slice(&chunk[..n]);
-                    self.peer.decode(units_since(self.start), &mut events);
-                    if done(&events) {
-                        return events;
-                    }
-                    if answer {
-                        let out = self.peer.output();
-                        write_until(&mut self.tcp, &out, until);
-                    }
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) => {}
-                Err(_) => {
-                    thread::sleep(until.saturating_duration_since(Instant::now()));
-                    return events;
-                }
-            }
-        }
+        listen_on(
+            &mut self.tcp,
+            &mut self.peer,
+            Self::UNIT,
+            self.start,
+            until,
+            answer,
+            done,
+        )
     }
 
     /// A split endpoint closes from its writer thread while its reader is

@@ -19,6 +19,7 @@
 
 mod blocking_rig;
 mod core_rig;
+mod mio_rig;
 mod rig;
 mod scenarios;
 mod tokio_rig;
@@ -86,3 +87,4 @@ suite!(
     #[ignore = "not full duplex: one thread reads or writes (Rig::FULL_DUPLEX)"]
 );
 suite!(blocking_split, crate::blocking_rig::BlockingRig<true>);
+suite!(mio, crate::mio_rig::MioRig);

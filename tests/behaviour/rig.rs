@@ -316,3 +316,81 @@ pub fn close_code(events: &[(f64, Message)]) -> Option<(f64, u16)> {
         _ => None,
     })
 }
+
+/// Writes `bytes` to `tcp` unless `until` passes first: false if it did.
+pub fn write_until(
+    tcp: &mut std::net::TcpStream,
+    mut bytes: &[u8],
+    until: std::time::Instant,
+) -> bool {
+    use std::io::Write;
+    while !bytes.is_empty() {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        tcp.set_write_timeout(Some(left)).unwrap();
+        match tcp.write(bytes) {
+            Ok(0) => return false,
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+/// The peer of a rig over a blocking socket reads until `done` holds for
+/// what it received or `until`, answering pings if `answer`; each event is
+/// stamped in units of `unit` since `start`.
+pub fn listen_on(
+    tcp: &mut std::net::TcpStream,
+    peer: &mut Peer,
+    unit: Duration,
+    start: std::time::Instant,
+    until: std::time::Instant,
+    answer: bool,
+    done: &mut Done<'_>,
+) -> Vec<(f64, Message)> {
+    use std::io::Read;
+    use std::time::Instant;
+    let mut events = Vec::new();
+    let mut chunk = vec![0u8; 64 << 10];
+    let units =
+        |at: Instant| at.saturating_duration_since(start).as_secs_f64() / unit.as_secs_f64();
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return events;
+        }
+        tcp.set_read_timeout(Some(left)).unwrap();
+        match tcp.read(&mut chunk) {
+            Ok(0) => {
+                let _ = peer.conn.receive_eof();
+                // The transport is closed: only time is left to pass.
+                std::thread::sleep(until.saturating_duration_since(Instant::now()));
+                return events;
+            }
+            Ok(n) => {
+                peer.inbox.extend_from_slice(&chunk[..n]);
+                peer.decode(units(Instant::now()), &mut events);
+                if done(&events) {
+                    return events;
+                }
+                if answer {
+                    let out = peer.output();
+                    write_until(tcp, &out, until);
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => {
+                std::thread::sleep(until.saturating_duration_since(Instant::now()));
+                return events;
+            }
+        }
+    }
+}

@@ -113,8 +113,8 @@ use receive::{Incoming, PartialFrame};
 /// connection's.
 ///
 /// A driver in a dozen lines, over in-memory transports, is in the crate's
-/// documentation; `examples/echo_server_mio` is one over `mio` sockets,
-/// written against this contract alone.
+/// documentation; `examples/echo_server_mio/driver.rs` is one over `mio`
+/// sockets, many connections on one event loop, on the public API alone.
 pub struct Connection {
     role: Role,
     config: Settings,
