@@ -106,7 +106,9 @@ async fn session(ws: &mut ClientStream, heartbeat: Duration, dead_after: Duratio
         tokio::select! {
             message = ws.next() => match message {
                 Some(Ok(Message::Text(text))) => {
-                    if text.as_str().contains(r#""type":"heartbeat""#) {
+                    let reply: serde_json::Value =
+                        serde_json::from_str(text.as_str()).unwrap_or_default();
+                    if reply["type"] == "heartbeat" {
                         answered = Instant::now();
                         println!("heartbeat answered: {}", text.as_str());
                     } else {
@@ -126,8 +128,8 @@ async fn session(ws: &mut ClientStream, heartbeat: Duration, dead_after: Duratio
                     return;
                 }
                 seq += 1;
-                let beat = format!(r#"{{"type":"heartbeat","seq":{seq}}}"#);
-                if ws.send(Message::text(beat)).await.is_err() {
+                let beat = serde_json::json!({ "type": "heartbeat", "seq": seq });
+                if ws.send(Message::text(beat.to_string())).await.is_err() {
                     return;
                 }
             }

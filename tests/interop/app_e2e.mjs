@@ -1,12 +1,11 @@
 #!/usr/bin/env node
-// End-to-end test of examples/app_server.rs, started by scripts/app_e2e.sh as
+// End-to-end test of examples/app_server, started by scripts/app_e2e.sh as
 // `app_server 127.0.0.1:0 --token T1 --token T2 --demo`.
 //
-// Usage: node app_e2e.mjs http://127.0.0.1:PORT SERVER_PID SERVER_LOG
+// Usage: node app_e2e.mjs http://127.0.0.1:PORT SERVER_PID
 //
-// SERVER_PID is the server process (its VmRSS is read from /proc); SERVER_LOG
-// is the file its stdout goes to (the demo producer prints the viewer events
-// it receives there).
+// SERVER_PID is the server process (its VmRSS is read from /proc). The
+// server is observed from outside only: nothing here reads its output.
 //
 // 1. Refusals: /api/ws without a token is 401, with an unknown one 403, each
 //    with a JSON body and Content-Type application/json, whether the token
@@ -14,14 +13,18 @@
 // 2. The realtime API with Node `ws`: a JSON message is echoed; a second
 //    login with the same token closes the first connection with 4003; the
 //    admin routes close it with 4002 (kick) and 4001 (expire).
-// 3. Remote control, headless Chromium as a viewer of session s1: frames
-//    arrive (~10/s), the <img> decodes them (a pixel check on a canvas) and a
-//    click reaches the demo producer (its line in SERVER_LOG).
-// 4. A slow viewer next to it: a hand-rolled WebSocket client on a raw TCP
-//    socket joins s1 and stops reading. For WINDOW_S seconds the Chromium
-//    viewer must keep >= 8 frames/s and the server's VmRSS must stay within
-//    RSS_BOUND of where it started; then the slow viewer reads again and must
-//    find itself still connected, with frames skipped for it by the server.
+// 3. Remote control, headless Chromium as a viewer of session `demo` (the
+//    server's --demo producer): frames arrive (~10/s), the <img> decodes
+//    them (a pixel check on a canvas) and a click reaches the producer,
+//    which marks it in the frames that follow (a pixel check again).
+// 4. A slow viewer, in session s1 whose producer is this test (frames of
+//    ~100 KB, 10 a second, as a screen-sharing producer would send): headless
+//    Chromium views it, and a hand-rolled WebSocket client on a raw TCP
+//    socket joins and stops reading. For WINDOW_S seconds the Chromium
+//    viewer must keep >= 8 frames/s, its clicks must reach the producer, and
+//    the server's VmRSS must stay within RSS_BOUND of where it started; then
+//    the slow viewer reads again and must find itself still connected, with
+//    frames skipped for it by the server.
 // Prints one line per check and a summary; exits non-zero on any failure.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -29,9 +32,9 @@ import net from 'node:net';
 import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
 
-const [BASE, SERVER_PID, SERVER_LOG] = process.argv.slice(2);
-if (!BASE || !SERVER_PID || !SERVER_LOG) {
-  console.error('usage: node app_e2e.mjs http://127.0.0.1:PORT SERVER_PID SERVER_LOG');
+const [BASE, SERVER_PID] = process.argv.slice(2);
+if (!BASE || !SERVER_PID) {
+  console.error('usage: node app_e2e.mjs http://127.0.0.1:PORT SERVER_PID');
   process.exit(2);
 }
 const base = new URL(BASE);
@@ -52,7 +55,7 @@ const MIN_FPS = 8;
 // same). The kernel's socket buffers hold more (on this kind of machine the
 // server's send buffer grows to ~4 MB, about 40 frames), but they are not in
 // the process's RSS. 1 MiB leaves room for the allocator keeping some of the
-// demo producer's per-frame buffers. The last check makes sure the window
+// buffers of the producer's messages. The last check makes sure the window
 // was long enough to matter: the server must have skipped more than this
 // bound's worth of frames for the slow viewer, which a server queueing
 // everything would have held instead.
@@ -381,61 +384,57 @@ function vmRssKb(pid) {
 
 // ------------------------------------------------------------ 3 + 4. remote control
 
-// Lines of SERVER_LOG where the demo producer reports a click; x and y as
-// numbers.
-function producerClicks() {
-  const re = /^captcha s1: producer got (\{"type":"click".*\}) from viewer (\d+)$/gm;
-  return [...readFileSync(SERVER_LOG, 'utf8').matchAll(re)].map((m) => JSON.parse(m[1]));
+// The viewer page's frame counter, as it shows it.
+const frames = (page) => page.$eval('#frames', (el) => Number(el.textContent));
+
+// The <img> as decoded, drawn on a canvas (data URLs are same-origin, so the
+// canvas can be read back): its size, how many pixels of row 64 are the
+// demo's square (rgb(220, 90, 40)) and grey field (rgb(200, 200, 200)), and
+// the colour of pixel `at`. Null while no frame is decoded.
+async function screen(page, at) {
+  const handle = await page.waitForFunction(([x, y]) => {
+    const img = document.getElementById('screen');
+    if (!img.complete || img.naturalWidth === 0) return null;
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth;
+    c.height = img.naturalHeight;
+    const g = c.getContext('2d');
+    g.drawImage(img, 0, 0);
+    const row = g.getImageData(0, 64, c.width, 1).data;
+    let square = 0;
+    let grey = 0;
+    for (let i = 0; i < row.length; i += 4) {
+      const [r, gr, b] = [row[i], row[i + 1], row[i + 2]];
+      if (r === 220 && gr === 90 && b === 40) square += 1;
+      if (r === 200 && gr === 200 && b === 200) grey += 1;
+    }
+    const pixel = [...g.getImageData(x, y, 1, 1).data.subarray(0, 3)].join(',');
+    return { w: img.naturalWidth, h: img.naturalHeight, square, grey, pixel };
+  }, at, { timeout: STEP_MS, polling: 100 });
+  return handle.jsonValue();
 }
 
-// Clicks the image at (x, y) of its box and waits for the producer to print
-// that click (the page may round: within 2 px).
-async function clickReaches(page, x, y) {
-  const before = producerClicks().length;
-  await page.click('#screen', { position: { x, y }, timeout: STEP_MS });
-  const click = await waitFor('the producer to print the click', () => producerClicks()[before]);
-  if (Math.abs(click.x - x) > 2 || Math.abs(click.y - y) > 2) {
-    throw new Error(`producer got ${JSON.stringify(click)}, clicked at (${x}, ${y})`);
-  }
-  return click;
-}
-
-const frames = (page) => page.evaluate(() => window.viewer.frames);
-
-async function remoteControl(browser) {
+async function demoViewer(browser) {
   const page = await browser.newPage();
-  let ok = await check('viewer: page loads and frames arrive', async () => {
-    await page.goto(`${BASE}/?session=s1&token=T1`, { timeout: STEP_MS });
-    await page.waitForFunction(() => window.viewer && window.viewer.frames >= 3, null, { timeout: STEP_MS });
+  let ok = await check('viewer: page loads and frames of the demo producer arrive', async () => {
+    await page.goto(`${BASE}/?session=demo&token=T1`, { timeout: STEP_MS });
+    await page.waitForFunction(() => Number(document.getElementById('frames').textContent) >= 3, null,
+      { timeout: STEP_MS });
     return `${await frames(page)} frames, status "${await page.textContent('#status')}"`;
   });
   if (!ok) return;
+  // Clicked at (120, 60) of the 400 x 256 box: (60, 30) of the image.
+  const box = { x: 120, y: 60 };
+  const at = [60, 30];
   await check('viewer: the <img> shows a decoded frame', async () => {
-    // Drawn on a canvas: the demo frame is 200 x 128, grey, with a 32 x 32
-    // square of rgb(220, 90, 40) on rows 48 to 79. Data URLs are same-origin,
-    // so the canvas can be read back.
-    const r = await page.waitForFunction(() => {
-      const img = document.getElementById('screen');
-      if (!img.complete || img.naturalWidth === 0) return null;
-      const c = document.createElement('canvas');
-      c.width = img.naturalWidth;
-      c.height = img.naturalHeight;
-      const g = c.getContext('2d');
-      g.drawImage(img, 0, 0);
-      const row = g.getImageData(0, 64, c.width, 1).data;
-      let square = 0;
-      let grey = 0;
-      for (let i = 0; i < row.length; i += 4) {
-        const [r, gr, b] = [row[i], row[i + 1], row[i + 2]];
-        if (r === 220 && gr === 90 && b === 40) square += 1;
-        if (r === 200 && gr === 200 && b === 200) grey += 1;
-      }
-      return { w: img.naturalWidth, h: img.naturalHeight, square, grey };
-    }, null, { timeout: STEP_MS, polling: 100 }).then((h) => h.jsonValue());
+    // The demo frame is 200 x 128, grey, with a 32 x 32 square on rows 48
+    // to 79; nothing was clicked yet.
+    const r = await screen(page, at);
     expectEqual('size', `${r.w}x${r.h}`, '200x128');
     if (r.square !== 32 || r.grey !== 168) {
       throw new Error(`row 64 has ${r.square} square and ${r.grey} grey pixels, want 32 and 168`);
     }
+    expectEqual(`pixel ${at} before any click`, r.pixel, '200,200,200');
     return `naturalWidth ${r.w}, naturalHeight ${r.h}, row 64: 32 square + 168 grey pixels`;
   });
   await check('viewer: frames keep arriving at ~10/s', async () => {
@@ -446,12 +445,81 @@ async function remoteControl(browser) {
     if (fps < MIN_FPS) throw new Error(`${fps.toFixed(1)} frames/s over 2 s, want >= ${MIN_FPS}`);
     return `${fps.toFixed(1)} frames/s over 2 s`;
   });
-  await check('viewer: a click on the image reaches the producer', async () => {
-    const click = await clickReaches(page, 120, 60);
-    return `server printed captcha s1: producer got ${JSON.stringify(click)}`;
+  await check('viewer: a click on the image reaches the producer, whose next frames mark it', async () => {
+    await page.click('#screen', { position: box, timeout: STEP_MS });
+    const t0 = Date.now();
+    await waitFor(`a black mark at ${at} in a frame`, async () => (await screen(page, at)).pixel === '0,0,0');
+    return `clicked at (${box.x}, ${box.y}) of the box; pixel (${at}) black after ${Date.now() - t0} ms`;
   });
+  await page.close();
+}
 
-  // ---- 4. the slow viewer
+// This test as the producer of a session: 10 frames a second of ~100 KB
+// each, the size of a screenshot, in the format the viewer page shows (a
+// 200 x 128 SVG image, grey, padded with a comment); `seq` comes first so
+// that the slow viewer can read it from a frame's first bytes. Keeps the
+// viewers' messages it receives in `events`.
+async function producer(session) {
+  const ws = await opened(connect(`/ws/captcha/${session}?role=producer`, { Authorization: 'Bearer T2' }));
+  const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="128">' +
+    `<rect width="200" height="128" fill="rgb(200,200,200)"/><!-- ${'x'.repeat(75000)} --></svg>`;
+  const image = `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`;
+  const p = { ws, events: [], seq: 0 };
+  ws.on('message', (data) => {
+    try {
+      p.events.push(JSON.parse(data.toString()));
+    } catch {
+      p.events.push({ notJson: data.toString() });
+    }
+  });
+  p.timer = setInterval(() => {
+    ws.send(JSON.stringify({ type: 'frame', seq: p.seq, image }));
+    p.seq += 1;
+  }, 100);
+  p.stop = () => {
+    clearInterval(p.timer);
+    ws.close(1000);
+  };
+  return p;
+}
+
+// Clicks the image at (x, y) of its 400 x 256 box and waits for the
+// producer to receive that click, in the image's pixels (the page may round:
+// within 2 px).
+async function clickReaches(page, p, x, y) {
+  const before = p.events.length;
+  await page.click('#screen', { position: { x, y }, timeout: STEP_MS });
+  const click = await waitFor('the producer to receive the click', () => p.events[before]);
+  if (click.type !== 'click' || Math.abs(click.x - x / 2) > 2 || Math.abs(click.y - y / 2) > 2) {
+    throw new Error(`producer got ${JSON.stringify(click)}, clicked at (${x}, ${y}) of the box`);
+  }
+  return click;
+}
+
+async function slowViewer(browser) {
+  let p;
+  let ok = await check('slow viewer: this test produces session s1, ~100 KB frames at 10/s', async () => {
+    p = await producer('s1');
+    return 'producer connected';
+  });
+  if (!ok) return;
+  const page = await browser.newPage();
+  try {
+    await slowViewerWindow(page, p);
+  } finally {
+    p.stop();
+    await page.close();
+  }
+}
+
+async function slowViewerWindow(page, p) {
+  let ok = await check('slow viewer: Chromium views s1', async () => {
+    await page.goto(`${BASE}/?session=s1&token=T1`, { timeout: STEP_MS });
+    await page.waitForFunction(() => Number(document.getElementById('frames').textContent) >= 3, null,
+      { timeout: STEP_MS });
+    return `${await frames(page)} frames`;
+  });
+  if (!ok) return;
   let slow;
   ok = await check('slow viewer: joins s1 on a raw socket and stops reading', async () => {
     slow = await rawViewer('/ws/captcha/s1?token=T2');
@@ -469,7 +537,7 @@ async function remoteControl(browser) {
   await sample();
   let midClick;
   const clickDuring = sleep((WINDOW_S * 1000) / 2)
-    .then(() => clickReaches(page, 300, 200)).then((c) => { midClick = c; }, (e) => { midClick = e; });
+    .then(() => clickReaches(page, p, 300, 200)).then((c) => { midClick = c; }, (e) => { midClick = e; });
   while (Date.now() - samples[0].t < WINDOW_S * 1000) {
     await sleep(500);
     await sample();
@@ -493,7 +561,7 @@ async function remoteControl(browser) {
   });
   await check('slow viewer: a click during the window reaches the producer', async () => {
     if (midClick instanceof Error) throw midClick;
-    return `server printed ${JSON.stringify(midClick)}`;
+    return `producer got ${JSON.stringify(midClick)}`;
   });
   await check(`slow viewer: server VmRSS grows < ${RSS_BOUND_KB} KiB over the window`, async () => {
     const growth = Math.max(...rssSeries) - first.rss;
@@ -552,7 +620,6 @@ async function remoteControl(browser) {
   });
   slow.socket.write(closeFrame());
   slow.socket.end();
-  await page.close();
 }
 
 // ------------------------------------------------------------ main
@@ -568,7 +635,8 @@ async function main() {
     return;
   }
   try {
-    await remoteControl(browser);
+    await demoViewer(browser);
+    await slowViewer(browser);
   } finally {
     await browser.close();
   }

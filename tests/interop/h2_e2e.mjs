@@ -3,11 +3,13 @@
 // headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
 // against `examples/h2_echo ADDR --tls CERT KEY`.
 //
-// Usage: node h2_e2e.mjs https://127.0.0.1:PORT/ SPKI_SHA256_BASE64 SERVER_LOG
+// Usage: node h2_e2e.mjs https://127.0.0.1:PORT/ SPKI_SHA256_BASE64 NETLOG
 //
 // SPKI_SHA256_BASE64 is the hash of the server certificate's public key, for
-// --ignore-certificate-errors-spki-list; SERVER_LOG is the file the server's
-// stdout and stderr go to.
+// --ignore-certificate-errors-spki-list; NETLOG is where Chromium writes its
+// net log (--log-net-log): its own record of every HTTP/2 session, stream
+// and WebSocket frame, read after the browser has closed. The server is a
+// black box: nothing here reads its output.
 //
 // Chromium sends a WebSocket over HTTP/2 only on an HTTP/2 connection it
 // already has with the origin, and only after that server's SETTINGS enabled
@@ -19,22 +21,28 @@
 //    text (with multi-byte UTF-8) and binary messages of up to 1 MiB, several
 //    larger than HTTP/2's initial 64 KiB flow-control window, one at a time
 //    and then all at once; every echo must come back with the same type and
-//    the same bytes. It closes with 1000: the page must see a clean 1000.
-// 4. The console's Close button closes the first WebSocket the same way.
-// 5. The server side, from SERVER_LOG: both WebSockets arrived as extended
-//    CONNECT streams on the very HTTP/2 connection that served the page, and
-//    the server saw both close frames (code 1000, the reasons the page sent)
-//    after echoing exactly the messages the page sent. This part runs even
-//    when the browser side failed, so a fallback to HTTP/1.1 is named as such.
+//    the same bytes, and nothing else before the close. It closes with 1000
+//    and a reason: the page must see a clean close with the same code and
+//    reason (the server echoes the close frame whole, so it got both).
+// 4. The console's Close button closes the first WebSocket the same way; the
+//    page shows "closed 1000: page closed" and exactly one echo.
+// 5. From the net log: the server enabled extended CONNECT on the HTTP/2
+//    session (one TLS connection) that served the page; exactly two
+//    WebSockets were opened, both as extended CONNECT streams (:protocol
+//    websocket) on that session, each answered 200; on each, the server sent
+//    back as many data messages as the page sent and a close frame as long
+//    as the page's (code and reason); no WebSocket went over anything else.
+//    This part runs even when the browser side failed, so a fallback to
+//    HTTP/1.1 is named as such.
 // Prints one result line; exits non-zero on any failure.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
-const [BASE, SPKI, SERVER_LOG] = process.argv.slice(2);
-if (!BASE || !SPKI || !SERVER_LOG) {
-  console.error('usage: node h2_e2e.mjs https://127.0.0.1:PORT/ SPKI_SHA256_BASE64 SERVER_LOG');
+const [BASE, SPKI, NETLOG] = process.argv.slice(2);
+if (!BASE || !SPKI || !NETLOG) {
+  console.error('usage: node h2_e2e.mjs https://127.0.0.1:PORT/ SPKI_SHA256_BASE64 NETLOG');
   process.exit(2);
 }
 const EXECUTABLE = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -42,11 +50,13 @@ const FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   `--ignore-certificate-errors-spki-list=${SPKI}`,
+  `--log-net-log=${NETLOG}`,
 ];
 const STEP_TIMEOUT_MS = 20000;
 const OVERALL_TIMEOUT_MS = Number(process.env.H2_E2E_TIMEOUT ?? 120) * 1000;
 const CONSOLE_TEXT = 'hello over HTTP/2 ✓';
 const CONSOLE_REASON = 'page closed'; // what the page's Close button sends
+const CONSOLE_CLOSED = `closed 1000: ${CONSOLE_REASON}`; // the page's status after it
 const TEST_REASON = 'h2 e2e done';
 
 // Runs inside the page: one WebSocket, every message echoed, a clean close.
@@ -137,6 +147,7 @@ async function exchange({ reason, stepTimeoutMs }) {
 
   ws.close(1000, reason);
   const ev = await within(closed, 'the close handshake');
+  if (received.length) throw new Error(`${received.length} messages more than sent came back before the close`);
   const bytes = messages.reduce((sum, m) => sum + (typeof m === 'string' ? enc.encode(m).length : m.length), 0);
   return { ...ev, sent: messages.length * 2, bytes: bytes * 2, sizes: messages.map(describe) };
 }
@@ -167,15 +178,20 @@ async function browserSide(context) {
 
     // The test's WebSocket.
     const r = await page.evaluate(exchange, { reason: TEST_REASON, stepTimeoutMs: STEP_TIMEOUT_MS });
-    if (r.code !== 1000 || !r.wasClean) {
-      throw new Error(`the /e2e WebSocket closed with ${r.code} (clean: ${r.wasClean}), want a clean 1000`);
+    if (r.code !== 1000 || r.reason !== TEST_REASON || !r.wasClean) {
+      throw new Error(`the /e2e WebSocket closed with ${r.code} ${JSON.stringify(r.reason)} ` +
+        `(clean: ${r.wasClean}), want a clean 1000 ${JSON.stringify(TEST_REASON)}`);
     }
 
     await page.click('#close');
     await page.waitForFunction(
       () => document.getElementById('status').textContent.startsWith('closed'), null,
       { timeout: STEP_TIMEOUT_MS });
-    if ((await status()) !== 'closed 1000') throw new Error(`the page's WebSocket: ${await status()}, want closed 1000`);
+    if ((await status()) !== CONSOLE_CLOSED) {
+      throw new Error(`the page's WebSocket: ${await status()}, want ${CONSOLE_CLOSED}`);
+    }
+    const echoes = await page.$$eval('#log li', (items) => items.map((li) => li.textContent));
+    if (echoes.length !== 1) throw new Error(`the page's log has ${echoes.length} lines, want 1: ${echoes}`);
     return { ...r, protocol };
   } catch (e) {
     const last = consoleLines.length ? ` [browser console: ${consoleLines.slice(-3).join(' | ')}]` : '';
@@ -183,57 +199,107 @@ async function browserSide(context) {
   }
 }
 
-// What the server logged, against what the page did (see examples/h2_echo.rs
-// for the lines). Returns the problems found; none means the server agrees.
-function serverProblems(testMessages) {
-  const lines = readFileSync(SERVER_LOG, 'utf8').split('\n');
-  const matching = (re) => lines.map((l) => l.match(re)).filter(Boolean);
+// Chromium's net log: JSON, whose closing "]}" may be missing if the browser
+// did not shut down cleanly.
+function readNetLog() {
+  let text;
+  try {
+    text = readFileSync(NETLOG, 'utf8');
+  } catch (e) {
+    return { error: `no net log: ${e.message}` };
+  }
+  for (const candidate of [text, text.replace(/,?\s*$/, ']}')]) {
+    try {
+      return { log: JSON.parse(candidate) };
+    } catch {
+      // the repaired text next
+    }
+  }
+  return { error: `the net log at ${NETLOG} is not JSON` };
+}
+
+// What the browser recorded of the HTTP/2 sessions and the WebSockets,
+// against what the page did. `sent` maps each WebSocket path to the number
+// of data messages the page sent on it and the length of its close frame's
+// payload. Returns the problems found; none means the transport was what it
+// should be and the server answered every frame.
+function netLogProblems(sent) {
+  const { log, error } = readNetLog();
+  if (error) return [error];
+  const types = log.constants.logEventTypes;
+  const is = (e, name) => e.type === types[name];
+  const pseudo = (headers, name) => headers?.find((h) => h.startsWith(`:${name}: `))?.slice(name.length + 3);
   const problems = [];
-  const pages = matching(/^conn (\d+) stream (\d+): GET \/ -> 200\b/);
-  if (pages.length !== 1) {
-    problems.push(`the server served GET / ${pages.length} times, want 1`);
+
+  // Each HTTP/2 session's requests (SEND_HEADERS) and their answers.
+  const requests = [];
+  const statuses = new Map(); // `${session} ${stream}` -> :status
+  const connectEnabled = new Set(); // sessions whose server sent ENABLE_CONNECT_PROTOCOL = 1
+  for (const e of log.events) {
+    const session = e.source.id;
+    if (is(e, 'HTTP2_SESSION_SEND_HEADERS')) {
+      const h = e.params.headers;
+      requests.push({
+        session, stream: e.params.stream_id, method: pseudo(h, 'method'), path: pseudo(h, 'path'),
+        protocol: pseudo(h, 'protocol'), request: e.params.source_dependency?.id,
+      });
+    } else if (is(e, 'HTTP2_SESSION_RECV_HEADERS')) {
+      statuses.set(`${session} ${e.params.stream_id}`, pseudo(e.params.headers, 'status'));
+    } else if (is(e, 'HTTP2_SESSION_RECV_SETTING') && /^8 /.test(e.params.id) && e.params.value === 1) {
+      connectEnabled.add(session);
+    }
+  }
+  const status = (r) => statuses.get(`${r.session} ${r.stream}`);
+  const pages = requests.filter((r) => r.method === 'GET' && r.path === '/');
+  if (pages.length !== 1 || status(pages[0]) !== '200') {
+    problems.push(`the net log has ${pages.length} GET / over HTTP/2 (answered ${pages.map(status)}), want one answered 200`);
     return problems;
   }
-  const conn = pages[0][1];
-  if (!lines.some((l) => l.startsWith(`conn ${conn}: HTTP/2 over TLS from `))) {
-    problems.push(`connection ${conn} did not log an HTTP/2 over TLS start`);
+  const page = pages[0].session;
+  if (!connectEnabled.has(page)) {
+    problems.push('the server did not enable extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL) on the page\'s connection');
   }
-  const sockets = matching(/^conn (\d+) stream (\d+): WebSocket over HTTP\/2 \(extended CONNECT (\S+)\)$/);
-  const want = [
-    { path: '/echo', close: `closed by the client (1000 ${JSON.stringify(CONSOLE_REASON)}) after 1 message` },
-    { path: '/e2e', close: `closed by the client (1000 ${JSON.stringify(TEST_REASON)}) after ${testMessages} messages` },
-  ];
-  if (sockets.length !== want.length) {
-    problems.push(`${sockets.length} WebSockets arrived as extended CONNECT streams, want ${want.length}` +
+
+  // The WebSocket frames, by the request (net log source) that carried them.
+  const frames = new Map();
+  for (const e of log.events) {
+    const dir = is(e, 'WEBSOCKET_SENT_FRAME_HEADER') ? 'sent' : is(e, 'WEBSOCKET_RECV_FRAME_HEADER') ? 'recv' : null;
+    if (!dir) continue;
+    if (!frames.has(e.source.id)) frames.set(e.source.id, { sent: [], recv: [] });
+    frames.get(e.source.id)[dir].push(e.params);
+  }
+  const summary = (list) => ({
+    // Data messages: their last frames (text, binary or continuation).
+    messages: list.filter((f) => f.final && [0, 1, 2].includes(f.opcode)).length,
+    close: list.find((f) => f.opcode === 8)?.payload_length,
+  });
+
+  const sockets = requests.filter((r) => r.method === 'CONNECT' && r.protocol === 'websocket');
+  if (sockets.length !== Object.keys(sent).length) {
+    problems.push(`${sockets.length} WebSockets went as extended CONNECT streams, want ${Object.keys(sent).length}` +
       ' (Chromium falls back to HTTP/1.1 when the server does not enable extended CONNECT)');
   }
-  for (const { path: p, close } of want) {
-    const s = sockets.find((m) => m[3] === p);
+  for (const [p, want] of Object.entries(sent)) {
+    const s = sockets.find((r) => r.path === p);
     if (!s) {
       problems.push(`no extended CONNECT for ${p}`);
       continue;
     }
-    if (s[1] !== conn) {
-      problems.push(`the ${p} WebSocket came on connection ${s[1]}, the page on ${conn}`);
+    if (s.session !== page) problems.push(`the ${p} WebSocket went on another HTTP/2 session than the page`);
+    if (status(s) !== '200') problems.push(`the CONNECT for ${p} was answered ${status(s)}, want 200`);
+    const f = frames.get(s.request) ?? { sent: [], recv: [] };
+    const [out, back] = [summary(f.sent), summary(f.recv)];
+    if (out.messages !== want.messages || back.messages !== want.messages) {
+      problems.push(`${p}: ${out.messages} data messages sent and ${back.messages} received, want ${want.messages} each`);
     }
-    const ended = `conn ${s[1]} stream ${s[2]}: WebSocket `;
-    const end = lines.find((l) => l.startsWith(ended) && /: WebSocket (closed|ended) /.test(l));
-    if (end !== ended + close) {
-      problems.push(`${p}: server logged ${JSON.stringify(end ?? 'no end')}, want ${JSON.stringify(ended + close)}`);
+    if (out.close !== want.close || back.close !== want.close) {
+      problems.push(`${p}: close frames of ${out.close} bytes sent and ${back.close} received, want ${want.close} each`);
     }
   }
+  const h2Requests = new Set(sockets.map((r) => r.request));
+  const others = [...frames.keys()].filter((id) => !h2Requests.has(id));
+  if (others.length) problems.push(`${others.length} WebSockets carried frames outside HTTP/2 extended CONNECT`);
   return problems;
-}
-
-// The server logs a WebSocket's end after its close handshake, which may be a
-// moment after the page's close event: wait for the log to settle.
-async function serverSide(testMessages, waitMs) {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    const problems = serverProblems(testMessages);
-    if (!problems.length || Date.now() >= deadline) return problems;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function main() {
@@ -253,19 +319,22 @@ async function main() {
     await context?.close().catch(() => {});
     rmSync(profile, { recursive: true, force: true });
   }
-  // 16 messages when the exchange ran; the server check still names what it
-  // saw when it did not.
-  const problems = await serverSide(browser?.sent ?? 16, browser ? 10000 : 2000);
+  // The close frames' payloads: a 2-byte code and the reason.
+  const close = (reason) => 2 + Buffer.byteLength(reason);
+  const problems = netLogProblems({
+    '/echo': { messages: 1, close: close(CONSOLE_REASON) },
+    '/e2e': { messages: browser?.sent ?? 16, close: close(TEST_REASON) },
+  });
   if (browserError || problems.length) {
     if (browserError) console.error(`h2 e2e: browser side: ${browserError}`);
-    for (const p of problems) console.error(`h2 e2e: server side: ${p}`);
-    console.error(`h2 e2e: FAILED (server log: ${SERVER_LOG})`);
+    for (const p of problems) console.error(`h2 e2e: net log: ${p}`);
+    console.error(`h2 e2e: FAILED (net log: ${NETLOG})`);
     process.exit(1);
   }
   console.log(`h2 e2e: OK (page over ${browser.protocol}; two WebSockets as extended CONNECT ` +
     `streams on the page's HTTP/2 connection; ${browser.sent} messages echoed ` +
-    `(${browser.sizes.join(',')}, one at a time, then pipelined), ${(browser.bytes / 1048576).toFixed(1)} MiB; clean 1000 closes seen by page ` +
-    `and server; ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    `(${browser.sizes.join(',')}, one at a time, then pipelined), ${(browser.bytes / 1048576).toFixed(1)} MiB; ` +
+    `close frames echoed whole, clean 1000 closes with their reasons; ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
 const overall = setTimeout(() => {
