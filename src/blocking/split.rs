@@ -30,10 +30,9 @@ use bytes::Bytes;
 
 use super::io::{Clock, Driver, Session, is_timeout, lock, min_bound};
 use super::transport::{TimeoutCache, Transport};
+use crate::shared::vectored;
 use crate::{CloseCode, Connection, Message, Step, StreamError};
 
-/// Chunks written per vectored write.
-const IOV: usize = 64;
 
 struct Shared {
     conn: Mutex<Connection>,
@@ -124,12 +123,13 @@ impl Shared {
         let mut chunks: Vec<Bytes> = Vec::new();
         loop {
             chunks.clear();
-            lock(&self.conn).output_handles(&mut chunks, IOV);
+            lock(&self.conn).output_handles(&mut chunks, vectored::MAX_SLICES);
             if chunks.is_empty() {
                 return Ok(true);
             }
-            let slices: Vec<IoSlice<'_>> = chunks.iter().map(|c| IoSlice::new(c)).collect();
-            match w.stream.write_vectored(&slices) {
+            let mut slices = [IoSlice::new(&[]); vectored::MAX_SLICES];
+            let n = vectored::fill(chunks.iter().map(|c| &c[..]), &mut slices);
+            match w.stream.write_vectored(&slices[..n]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => lock(&self.conn).advance_output(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -26,11 +26,10 @@ use crate::shared::vectored;
 use super::try_send::TrySendError;
 use super::wake::{Side, Wakers};
 
-/// Size of the stack buffer an idle read lands in: a message of up to
-/// 32 KiB arrives in one read (one system call). Larger would cost every
-/// idle read more stack probing (a page touched per 4 KiB, twice per small
-/// echo), for messages that take the heap path after the first anyway.
-const IDLE_READ: usize = 32 << 10;
+/// Size of the stack buffer an idle read lands in, the core's
+/// ([`Connection::IDLE_READ_SIZE`]): a message of up to that size arrives in
+/// one read (one system call).
+const IDLE_READ: usize = Connection::IDLE_READ_SIZE;
 /// From this size of the last idle read on, idle reads go straight to the
 /// heap (see `poll_read_more`).
 const HEAP_READ_FROM: usize = 4 << 10;

@@ -81,8 +81,12 @@ impl Connection {
     /// read. An adapter that holds its buffer while it waits asks
     /// [`read_size_hint`](Self::read_size_hint) instead.
     pub fn idle_read_size(&self) -> usize {
-        IDLE_READ
+        Self::IDLE_READ_SIZE
     }
+
+    /// [`idle_read_size`](Self::idle_read_size) as a constant, for a
+    /// buffer sized at compile time (an array on the stack).
+    pub const IDLE_READ_SIZE: usize = IDLE_READ;
 
     /// Whether this endpoint has sent its close frame or failed, so that only
     /// the end of the transport is awaited (for an adapter reporting what a
@@ -92,7 +96,9 @@ impl Connection {
     }
 }
 
-/// [`Connection::idle_read_size`]: 32 KiB, a common message ceiling (small
-/// messages, each in one system call) that costs a waiting adapter only
-/// stack, and a read of a large frame's first bytes.
+/// [`Connection::idle_read_size`]: 32 KiB. Small messages arrive in one
+/// read (one system call) and a large frame's first bytes in a useful one;
+/// larger would cost an adapter reading onto its stack more page probing on
+/// every idle read (a page touched per 4 KiB, twice per small echo), for
+/// messages that take the heap path after the first anyway.
 const IDLE_READ: usize = 32 << 10;
