@@ -233,9 +233,7 @@ impl Opening {
         // subprotocol the client did not offer: 500) get the core's answer.
         let decided = match self.hs.parse(&mut io.buf) {
             Ok(None) => return retry(fill(&mut io.sock, &mut io.buf, 4096)),
-            Ok(Some(request)) => app
-                .decide(&request)
-                .and_then(|accept| request.accept(accept).map_err(|e| e.refusal())),
+            Ok(Some(request)) => request.decide(|request| app.decide(request)),
             Err(e) => Err(e.refusal()),
         };
         (self.answer, self.then) = match decided {
