@@ -107,8 +107,8 @@ use receive::{Incoming, PartialFrame};
 /// produced: take no more messages while [`output_is_full`](Self::output_is_full)
 /// (a send waits, a non-waiting send refuses).
 ///
-/// A driver in a dozen lines, over in-memory transports, is in the crate's
-/// documentation; `examples/echo_server_mio.rs` is one over `mio` sockets.
+/// A driver over in-memory transports is in the [crate documentation](crate#driving-a-connection-yourself);
+/// `examples/echo_server_mio.rs` is one over `mio` sockets.
 pub struct Connection {
     role: Role,
     config: Settings,
