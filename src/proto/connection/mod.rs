@@ -1,4 +1,4 @@
-//! The connection state machine: frames in, events out, frames queued
+//! The connection state machine: frames in, messages out, frames queued
 //! (RFC 6455 §5, §6, §7), and the deadlines of keepalive and closing.
 //!
 //! A [`Connection`] owns every protocol decision after the handshake. It never
