@@ -389,8 +389,16 @@ pub fn connect(url: &str) -> Result<(WebSocket<ClientStream>, HandshakeResponse)
 /// ```
 ///
 /// # Errors
-/// [`StreamError::TlsUnsupported`] for `wss://` without the `rustls` feature (with it, as [`connect_tls_with`] with the web PKI roots); [`StreamError::Connect`]
-/// if the host does not resolve or no address of it could be connected to
+/// [`StreamError::TlsUnsupported`] for `wss://` without the `rustls` feature
+#[cfg_attr(
+    feature = "rustls",
+    doc = " (with it, as [`connect_tls_with`] with the web PKI roots);"
+)]
+#[cfg_attr(
+    not(feature = "rustls"),
+    doc = " (with it, as `connect_tls_with` with the web PKI roots);"
+)]
+/// [`StreamError::Connect`] if the host does not resolve or no address of it could be connected to
 /// (no close code: nothing reached the server); then as [`client`].
 pub fn connect_with(
     request: ClientRequest,

@@ -8,21 +8,58 @@
 //!
 //! # Opening handshake (RFC 6455 §4)
 //!
-//! | side   | connecting over TCP            | over a [`Transport`] already connected |
-//! |--------|--------------------------------|----------------------------------------|
-//! | client | [`connect`], [`connect_with`]  | [`client`]                             |
-//! | server |                                | [`accept`], [`accept_with`]            |
+//! | side   | connecting over TCP (and TLS)                     | over a [`Transport`] already connected |
+//! |--------|---------------------------------------------------|----------------------------------------|
+//! | client | [`connect`], [`connect_with`], `connect_tls_with` | [`client`]                             |
+//! | server |                                                   | [`accept`], [`accept_with`]            |
 //!
 //! Every entry point takes a [`Config`](crate::Config), the same one the
 //! tokio adapter takes, with the same defaults: the handshake is bounded by
-//! [`Config::handshake_timeout`](crate::Config::handshake_timeout) (10 s)
-//! through the transport's read and write timeouts (a timeout is
-//! [`StreamError::HandshakeTimeout`]).
+//! [`Config::handshake_timeout`](crate::Config::handshake_timeout) (10 s,
+//! connecting included) through the transport's read and write timeouts (a
+//! timeout is [`StreamError::HandshakeTimeout`]). A client connects over a
+//! [`ClientStream`]: plain TCP for `ws://` and, with the `rustls` feature,
+//! TLS for `wss://` (trusting the web PKI roots; `connect_tls_with` takes
+//! any `rustls::ClientConfig`). Without the feature, `wss://` is
+//! [`StreamError::TlsUnsupported`].
+//!
+//! A server decides with the request in hand: [`accept_with`] takes a
+//! callback that picks a subprotocol, checks the `Origin`
+//! (`request.check_origin(&["https://example.com"])?` answers 403), or
+//! refuses with any status, headers and body:
+//!
+//! ```no_run
+//! use std::net::TcpListener;
+//! use rfc6455::handshake::{Accept, Refusal};
+//! use rfc6455::{Config, blocking};
+//!
+//! let listener = TcpListener::bind("127.0.0.1:9001")?;
+//! for tcp in listener.incoming() {
+//!     let tcp = tcp?;
+//!     std::thread::spawn(move || {
+//!         let accepted = blocking::accept_with(tcp, Config::default(), |request| {
+//!             request.check_origin(&["https://example.com"])?;
+//!             match request.bearer_token() {
+//!                 Some("secret") => Ok(Accept::new()),
+//!                 _ => Err(Refusal::new(401).text("a token is required")),
+//!             }
+//!         });
+//!         let Ok(mut ws) = accepted else { return };
+//!         while let Ok(message) = ws.read() {
+//!             if message.is_data() && ws.send(message).is_err() {
+//!                 break;
+//!             }
+//!         }
+//!     });
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
 //!
 //! A server refusing a request (a malformed request, §4.2.1; a refused
 //! `Origin`, §10.2; or the application's own refusal) writes
 //! [`HandshakeError::refusal`](crate::proto::handshake::HandshakeError::refusal)
-//! before returning the error, as every adapter does.
+//! before returning the error, as every adapter does, then lingers briefly
+//! so that the client reads it.
 //!
 //! # Time
 //!
@@ -67,9 +104,35 @@
 //!
 //! # Full duplex
 //!
-//! [`WebSocket::split`] turns a `WebSocket<TcpStream>` into a [`Reader`] and a
+//! [`WebSocket::split`] turns a `WebSocket<TcpStream>` (or a plain
+//! `ws://` client's `WebSocket<ClientStream>`) into a [`Reader`] and a
 //! [`Writer`] for two threads: one may block in [`Reader::read`] while the
-//! other sends or closes. The reader keeps the deadlines.
+//! other sends or closes. The reader keeps the deadlines. A TLS stream
+//! cannot be split.
+//!
+//! ```no_run
+//! # let (ws, _) = rfc6455::blocking::connect("ws://127.0.0.1:9001/")?;
+//! let (mut reader, writer) = ws.split()?;
+//! std::thread::spawn(move || writer.send(rfc6455::Message::text("from another thread")));
+//! let message = reader.read()?;
+//! # let _ = message;
+//! # Ok::<(), rfc6455::StreamError>(())
+//! ```
+//!
+//! # Sending and the write queue
+//!
+//! [`WebSocket::send`] queues a message and writes everything queued;
+//! [`WebSocket::write`] only queues it, writing the queue once more than
+//! [`Config::write_buffer_size`](crate::Config::write_buffer_size) (128 KiB)
+//! is queued, and [`WebSocket::flush`] writes the rest. The split
+//! [`Writer`] has the same three.
+//!
+//! # Parts
+//!
+//! [`WebSocket::from_parts`] wraps a transport whose handshake is done (a
+//! [`Connection`](crate::Connection), the bytes read past the handshake, the
+//! subprotocol), and [`WebSocket::into_parts`] gives them back; the tokio
+//! adapter has the same pair.
 
 mod client_stream;
 mod handshake;

@@ -11,9 +11,9 @@ use crate::proto::handshake::{ClientRequest, HandshakeResponse};
 use crate::shared::reconnect::Policy;
 use crate::{Backoff, Config, Disconnect};
 
-/// A reconnecting `ws://` client: see
-/// [`tokio::Reconnect`](crate::tokio::Reconnect), of which this is the
-/// blocking twin (waits are `thread::sleep`s).
+/// A reconnecting client (`wss://` too, with the `rustls` feature): the
+/// blocking twin of `rfc6455::tokio::Reconnect` (feature `tokio`), with the
+/// same decisions; its waits are `thread::sleep`s.
 ///
 /// ```no_run
 /// use rfc6455::handshake::ClientRequest;
@@ -55,8 +55,9 @@ impl Reconnect {
         self
     }
 
-    /// Sets which disconnections are final, as
-    /// [`tokio::Reconnect::give_up_when`](crate::tokio::Reconnect::give_up_when).
+    /// Sets which disconnections are final: `give_up(d)` true ends the
+    /// reconnecting with `d`. Replaces the default, so call
+    /// [`Disconnect::is_retryable`] inside to keep its answers.
     #[must_use]
     pub fn give_up_when(
         mut self,

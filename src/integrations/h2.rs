@@ -21,6 +21,19 @@
 //! The handshake itself is [`crate::integrations::http`]'s
 //! `parse_extended_connect` / `extended_connect_request`, usable with
 //! another HTTP/2 implementation.
+//!
+//! `cargo run --features h2 --example h2_echo` serves h2c (cleartext HTTP/2
+//! with prior knowledge), and `... --example h2_echo -- client
+//! ws://127.0.0.1:9002/ hi` talks to it.
+//!
+//! **Browsers** speak HTTP/2 only over TLS, and Chromium sends a WebSocket
+//! over HTTP/2 only on an HTTP/2 connection it already has with the page's
+//! origin, whose server announced `SETTINGS_ENABLE_CONNECT_PROTOCOL`
+//! (otherwise it opens an HTTP/1.1 connection). `cargo run --features
+//! h2,rustls --example h2_echo -- 127.0.0.1:9443 --tls cert.pem key.pem`
+//! serves HTTP/2 over TLS (ALPN `h2` only) with an echo page at `/` whose
+//! WebSocket rides on the page's connection; `bash scripts/h2_e2e.sh`
+//! checks that end to end with headless Chromium.
 
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};

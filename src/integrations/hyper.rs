@@ -39,6 +39,14 @@
 //! }
 //! ```
 //!
+//! The response's body type is any `Default` one. To look at the request
+//! first, [`upgrade_with`] takes the same decision as every adapter's
+//! `accept_with` (`request.check_origin(&["https://example.com"])?` answers
+//! 403; a subprotocol; a [`Refusal`] of your own). From a framework's
+//! extractor, [`upgrade_parts`] does the same from `http::request::Parts`
+//! (axum users have the ready-made `rfc6455::axum::WebSocketUpgrade`,
+//! feature `axum`). `examples/chat` is a hyper server using it.
+//!
 //! **Client.** [`client`] runs the handshake over a hyper HTTP/1.1
 //! connection (`hyper::client::conn::http1`, served `.with_upgrades()`).
 

@@ -132,7 +132,7 @@ pub struct Config {
     /// our frames. 0 counts as 1.
     pub max_send_frame_size: usize,
     /// Answer each ping with a pong (§5.5.2). Default on. Off, pings are
-    /// only handed out as events and the application answers them itself
+    /// only handed out as messages and the application answers them itself
     /// (a proxy forwarding pings and pongs end to end).
     pub answer_pings: bool,
     /// Echo the peer's close frame at once (§5.5.1). Default on. Off, the

@@ -5,12 +5,18 @@
 //!   [`crate::tokio::connect_with`] (trusting the web PKI roots of
 //!   [`client_config`]), and any [`ClientConfig`] in
 //!   [`crate::tokio::connect_tls_with`].
-//! - The blocking client takes `wss://` URLs in `blocking::connect` and
-//!   `blocking::connect_with`, and any [`ClientConfig`] in
-//!   `blocking::connect_tls_with`.
+//! - The blocking client takes `wss://` URLs in [`crate::blocking::connect`]
+//!   and [`crate::blocking::connect_with`], and any [`ClientConfig`] in
+//!   [`crate::blocking::connect_tls_with`].
 //! - A server wraps its transport in a TLS acceptor of its own (e.g.
 //!   `tokio_rustls::TlsAcceptor` with a [`server_config_from_pem`]) and hands
-//!   the TLS stream to `accept`/`accept_with`, which take any transport.
+//!   the TLS stream to `accept`/`accept_with`, which take any transport:
+//!   `cargo run --features rustls --example echo_server -- 127.0.0.1:9443
+//!   --tls cert.pem key.pem` is one.
+//!
+//! A failed TLS handshake is [`StreamError::Tls`](crate::StreamError::Tls);
+//! a `wss://` URL in a build without this feature is
+//! [`StreamError::TlsUnsupported`](crate::StreamError::TlsUnsupported).
 //!
 //! rustls runs with its `ring` provider. The `rustls` and `tokio_rustls`
 //! crates are re-exported so that configurations and acceptors built by the
@@ -27,6 +33,29 @@
 //! }
 //! let config: Arc<rustls::ClientConfig> = tls::client_config_with_roots(roots);
 //! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! A tokio client trusting that CA:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use futures_util::SinkExt;
+//! use rfc6455::handshake::ClientRequest;
+//! use rfc6455::tls::{self, rustls};
+//!
+//! let mut roots = rustls::RootCertStore::empty();
+//! for cert in tls::certs_from_pem(&std::fs::read("ca.pem")?)? {
+//!     roots.add(cert)?;
+//! }
+//! let request = ClientRequest::new("wss://localhost:9443/chat")?;
+//! let (mut ws, _response) = rfc6455::tokio::connect_tls_with(
+//!     request,
+//!     rfc6455::Config::default(),
+//!     tls::client_config_with_roots(roots),
+//! )
+//! .await?;
+//! ws.send(rfc6455::Message::text("hello over TLS")).await?;
+//! # Ok(()) }
 //! ```
 
 use std::io;

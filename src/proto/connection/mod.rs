@@ -1,4 +1,4 @@
-//! The connection state machine: frames in, events out, frames queued
+//! The connection state machine: frames in, messages out, frames queued
 //! (RFC 6455 §5, §6, §7), and the deadlines of keepalive and closing.
 //!
 //! A [`Connection`] owns every protocol decision after the handshake. It never
@@ -112,9 +112,9 @@ use receive::{Incoming, PartialFrame};
 /// that is the application's backpressure on its peer, not the
 /// connection's.
 ///
-/// A driver in a dozen lines, over in-memory transports, is in the crate's
-/// documentation; `examples/echo_server_mio/driver.rs` is one over `mio`
-/// sockets, many connections on one event loop, on the public API alone.
+/// A driver over in-memory transports is in the [crate documentation](crate#driving-a-connection-yourself);
+/// `examples/echo_server_mio/driver.rs` is one over `mio` sockets, many
+/// connections on one event loop, on the public API alone.
 pub struct Connection {
     role: Role,
     config: Settings,

@@ -1,5 +1,5 @@
 //! Receiving: frames off the caller's buffer, unmasked and checked in place,
-//! reassembled into events (RFC 6455 §5.2-§5.5, §8.1; RFC 7692 §6.2 with
+//! reassembled into messages (RFC 6455 §5.2-§5.5, §8.1; RFC 7692 §6.2 with
 //! the `deflate` feature).
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -43,29 +43,30 @@ pub(super) struct Incoming {
 }
 
 /// What [`Connection::receive`] found at the front of the buffer.
-#[must_use = "an event is lost if not handled"]
+#[must_use = "a message is lost if not handled"]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Received {
-    /// The next event.
+    /// The next message (a data message or a piece of one, a ping, a pong,
+    /// or the peer's close frame).
     Message(Message),
-    /// The buffer holds no complete event: read more bytes and call again.
+    /// The buffer holds no complete message: read more bytes and call again.
     NeedMore,
-    /// No event will follow: the peer's close frame came, or the transport
+    /// No message will follow: the peer's close frame came, or the transport
     /// ended. Bytes fed from now on are discarded (§5.5.1); keep driving the
     /// connection until [`Connection::should_close_transport`].
     Closed,
 }
 
 impl Received {
-    /// The event, if this is one: a shorthand for loops that only need to
-    /// know that no event is ready yet.
+    /// The message, if this is one: a shorthand for loops that only need to
+    /// know that no message is ready yet.
     ///
     /// ```
     /// # use rfc6455::{Config, Connection, Role};
     /// # let mut conn = Connection::new(Role::Server, Config::default());
     /// # let mut buf = bytes::BytesMut::new();
-    /// while let Some(event) = conn.receive(&mut buf)?.event() {
-    ///     println!("{event:?}");
+    /// while let Some(message) = conn.receive(&mut buf)?.event() {
+    ///     println!("{message:?}");
     /// }
     /// # Ok::<(), rfc6455::Error>(())
     /// ```
@@ -91,10 +92,10 @@ const GROWTH: usize = 3;
 const STREAM_READ: usize = 128 << 10;
 
 impl Connection {
-    /// Takes the next event off the front of `buf`.
+    /// Takes the next message off the front of `buf`.
     ///
     /// Pongs to received pings and the echo of a received close frame are
-    /// queued as output before the event is returned.
+    /// queued as output before the message is returned.
     ///
     /// # Errors
     /// A protocol violation by the peer (see [`Error::close_code`]), or a

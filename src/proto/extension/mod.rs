@@ -18,8 +18,77 @@
 //!
 //! The one extension implemented is permessage-deflate (RFC 7692), behind the
 //! `deflate` feature, and only when asked for with
-//! [`ExtensionConfig::deflate`]: a default configuration offers nothing,
-//! accepts nothing, and refuses any extension a server answers with.
+#![cfg_attr(feature = "deflate", doc = "[`ExtensionConfig::deflate`]:")]
+#![cfg_attr(not(feature = "deflate"), doc = "`ExtensionConfig::deflate`:")]
+//! a default configuration offers nothing, accepts nothing, and refuses
+//! any extension a server answers with.
+//!
+//! # permessage-deflate (RFC 7692, feature `deflate`)
+//!
+//! Building with the feature makes compression *available*; each endpoint
+//! still turns it on: a client offers it and a server accepts offers only
+//! when their `ExtensionConfig` says so.
+//!
+//! ```
+//! # #[cfg(feature = "deflate")] {
+//! use rfc6455::extension::{DeflateConfig, ExtensionConfig};
+//!
+//! let extensions = ExtensionConfig::new().deflate(
+//!     DeflateConfig::new()             // context takeover, 15-bit windows, level 1
+//!         .threshold(256)              // shorter messages go uncompressed
+//!         .client_max_window_bits(12), // on a server: ask clients for 4 KiB windows
+//! );
+//! let config = rfc6455::Config::default().extensions(extensions);
+//! # let _ = config;
+//! # }
+//! ```
+//!
+//! **Why it is off by default, twice over.** Compression state is the
+//! largest thing a connection can hold: with context takeover and 15-bit
+//! windows, zlib's compressor is about 256 KiB and its inflater about
+//! 40 KiB, per connection, against a few hundred bytes for an idle
+//! connection without it. A dependency that switched the feature on
+//! elsewhere in a build (Cargo unifies features) must not silently change
+//! what every connection negotiates, nor start compressing secrets next to
+//! attacker-chosen data (the CRIME/BREACH class of attacks). So the feature
+//! adds the code, and the configuration turns it on.
+//!
+//! - **Negotiation** (RFC 7692 §7.1): all four parameters, with and without
+//!   values. A server takes the first acceptable offer and declines offers
+//!   with unknown, repeated or invalid parameters; it answers
+//!   `client_max_window_bits` only if the client offered it, and echoes
+//!   `client_no_context_takeover` when offered (the client promised it
+//!   anyway, and it lets the server drop its inflater between messages). A
+//!   client fails the handshake on a response it cannot accept.
+//!   `Negotiated::deflate()` shows what was agreed.
+//! - **Memory**: zlib state is allocated on the first compressed message in
+//!   each direction; where no context takeover applies it is dropped after
+//!   each message, so idle connections hold none.
+//!   `server_no_context_takeover` / `client_no_context_takeover` and smaller
+//!   windows trade ratio for memory.
+//! - **Limits**: [`Config::max_message_size`](crate::Config::max_message_size)
+//!   applies to the *inflated* size. Each frame is inflated as it arrives,
+//!   into a buffer that grows to at most the limit plus one byte; a bomb
+//!   (10 MiB of zeros in 10 KiB) fails with 1009 having allocated about the
+//!   limit. Invalid deflate data fails with 1007, invalid UTF-8 in inflated
+//!   text with 1007 (checked incrementally), RSV1 on a continuation or
+//!   control frame or without the extension with 1002.
+//! - **Sending**: a message at least `threshold` bytes long (default 128) is
+//!   compressed at `level` (default 1: on JSON-like traffic nearly the ratio
+//!   of level 6 at a tenth of its CPU time for small messages) and sent with
+//!   RSV1; control frames never are. Without context takeover, a message
+//!   that would not shrink is sent uncompressed. A compressed message longer
+//!   than [`Config::max_send_frame_size`](crate::Config::max_send_frame_size)
+//!   goes out as several frames, RSV1 on the first only.
+//!   [`Connection::send_fragment`](crate::Connection::send_fragment)
+//!   compresses a message whose first fragment reaches the threshold,
+//!   fragment by fragment, each flushed so that the peer can inflate it on
+//!   arrival; streaming receivers ([`Config::fragments`](crate::Config::fragments))
+//!   get each piece inflated.
+//! - **8-bit windows**: zlib cannot compress with a 256-byte window, so when
+//!   the peer limits this endpoint's window to 8 bits the extension is
+//!   accepted and this endpoint sends every message uncompressed (always
+//!   allowed, §6); it still inflates what the peer compresses.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -132,7 +201,9 @@ impl Negotiated {
 /// [`ClientRequest::build`](crate::proto::handshake::ClientRequest::build)) and every
 /// adapter take. The default supports no
 /// extension; with the `deflate` feature,
-/// [`deflate`](ExtensionConfig::deflate) turns permessage-deflate on.
+#[cfg_attr(feature = "deflate", doc = "[`deflate`](ExtensionConfig::deflate)")]
+#[cfg_attr(not(feature = "deflate"), doc = "`deflate`")]
+/// turns permessage-deflate on.
 #[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExtensionConfig {

@@ -27,6 +27,30 @@
 //! of its body ([`HandshakeError::Refused`], bounded by
 //! [`Config::max_refusal_body`](crate::Config::max_refusal_body)).
 //!
+//! **Refusals.** A [`Refusal`] is a status with fields and a body
+//! (`Refusal::new(401).json(...)`, `.text(...)`); every adapter writes the
+//! same answer for it (status, fields, `Content-Length`, body), then keeps
+//! reading for a moment ([`REFUSAL_LINGER`]) so that closing does not reset
+//! the connection before the client read the answer. A client keeps what a
+//! server refused with ([`RefusedResponse`]: status, fields, the start of
+//! the body); a gateway passes it on to its own client as a [`Refusal`]
+//! ([`RefusedResponse::to_refusal`]).
+//!
+//! **Time.** Both handshakes own their deadline,
+//! [`Config::handshake_timeout`](crate::Config::handshake_timeout) (10 s),
+//! in the shape of the connection's: the driver tells the time with
+//! `handle_timeout(now)` (the first call starts the clock, so a client
+//! starts it before connecting, and connecting and TLS count), sleeps
+//! until `poll_timeout()` and gives up once `is_expired()`
+//! ([`ServerHandshake::handle_timeout`], [`ClientHandshake::handle_timeout`]).
+//! After writing a refusal, a server calls
+//! [`ServerHandshake::start_linger`] and reads, discarding, while
+//! [`ServerHandshake::keep_lingering`] says so.
+//!
+//! The `http` feature adds the same handshake in terms of the `http`
+//! crate's `Request` and `Response` (`rfc6455::http`), for HTTP/1.1 and for
+//! RFC 8441 extended CONNECT over HTTP/2.
+//!
 //! ```
 //! use bytes::BytesMut;
 //! use rfc6455::Config;

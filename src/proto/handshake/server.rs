@@ -43,8 +43,7 @@ pub struct ServerHandshake {
 
 impl ServerHandshake {
     /// A handshake enforcing `config`'s handshake size, header count and
-    /// time limits
-    /// limits and supporting the extensions of
+    /// time limits, and supporting the extensions of
     /// [`config.extensions`](Config#structfield.extensions) (none by
     /// default): [`HandshakeRequest::accept`] accepts the first valid offer
     /// of each supported extension and declines the other offers.
