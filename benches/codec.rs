@@ -120,7 +120,7 @@ fn server() -> Connection {
 /// Reads every event off `buf`; returns (messages, payload bytes).
 fn drain_events(conn: &mut Connection, buf: &mut BytesMut) -> (usize, usize) {
     let (mut n, mut bytes) = (0, 0);
-    while let Some(event) = conn.receive(buf).expect("valid stream").event() {
+    while let Some(event) = conn.receive(buf).expect("valid stream").message() {
         if let Message::Binary(b) = event {
             n += 1;
             bytes += b.len();
@@ -356,7 +356,7 @@ fn bench_reassembly(c: &mut Criterion) {
         let stream = Bytes::from(stream);
         let receive = |buf: &mut BytesMut| {
             let mut conn = server();
-            match conn.receive(buf).unwrap().event() {
+            match conn.receive(buf).unwrap().message() {
                 Some(Message::Binary(b)) => b.len(),
                 Some(Message::Text(t)) => t.len(),
                 other => panic!("{other:?}"),

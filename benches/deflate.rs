@@ -76,7 +76,7 @@ fn round_trip(
         }
         client.advance_output(client.pending_output());
     }
-    match server.receive(buf).unwrap().event() {
+    match server.receive(buf).unwrap().message() {
         Some(Message::Text(t)) => assert_eq!(t.len(), text.len()),
         other => panic!("{other:?}"),
     }

@@ -75,15 +75,15 @@
 //! // Messages (§5, §6).
 //! client.send_text("Hello")?;
 //! pump(&mut client, &mut at_server);
-//! assert_eq!(server.receive(&mut at_server)?.event(), Some(Message::Text("Hello".into())));
+//! assert_eq!(server.receive(&mut at_server)?.message(), Some(Message::Text("Hello".into())));
 //!
 //! // The closing handshake (§7): the server echoes and closes the transport.
 //! client.close(CloseCode::NORMAL, "bye")?;
 //! pump(&mut client, &mut at_server);
-//! assert!(matches!(server.receive(&mut at_server)?.event(), Some(Message::Close(Some(_)))));
+//! assert!(matches!(server.receive(&mut at_server)?.message(), Some(Message::Close(Some(_)))));
 //! pump(&mut server, &mut at_client);
 //! assert!(server.should_close_transport());
-//! assert!(matches!(client.receive(&mut at_client)?.event(), Some(Message::Close(Some(_)))));
+//! assert!(matches!(client.receive(&mut at_client)?.message(), Some(Message::Close(Some(_)))));
 //! client.receive_eof()?;
 //! assert!(client.should_close_transport());
 //! # Ok::<(), Box<dyn std::error::Error>>(())

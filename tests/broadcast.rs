@@ -78,7 +78,7 @@ fn stats_count_messages_and_wire_bytes_both_ways() {
     client.send_binary(vec![0u8; 200]).unwrap();
     let wire: Vec<u8> = all_output(&mut client).concat();
     let mut buf = BytesMut::from(&wire[..]);
-    while server.receive(&mut buf).unwrap().event().is_some() {}
+    while server.receive(&mut buf).unwrap().message().is_some() {}
     let (c, s) = (client.stats(), server.stats());
     assert_eq!((c.messages_sent, s.messages_received), (2, 2));
     // 2 + 4 + 5 bytes, and 4 + 4 + 200 (a 16-bit length).

@@ -119,7 +119,7 @@ fn feed(c: &mut Connection, wire: &[u8], sizes: &[usize]) -> Result<Vec<Message>
         let end = (pos + n).min(wire.len());
         buf.extend_from_slice(&wire[pos..end]);
         pos = end;
-        while let Some(e) = c.receive(&mut buf)?.event() {
+        while let Some(e) = c.receive(&mut buf)?.message() {
             events.push(e);
         }
     }

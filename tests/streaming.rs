@@ -187,7 +187,7 @@ fn a_message_longer_than_the_send_frame_size_goes_out_in_frames_sharing_its_buff
     let mut client = Connection::new(Role::Client, Config::default());
     let mut buf = BytesMut::from(&wire[..]);
     assert_eq!(
-        client.receive(&mut buf).unwrap().event(),
+        client.receive(&mut buf).unwrap().message(),
         Some(Message::Binary(message))
     );
 }
@@ -202,13 +202,13 @@ fn twenty_megabytes_cross_between_default_endpoints_both_ways() {
     let wire = drain(&mut client);
     assert!(frames(&wire).iter().all(|&(_, len)| len <= 16 << 20));
     let mut buf = BytesMut::from(&wire[..]);
-    let Some(Message::Binary(got)) = server.receive(&mut buf).unwrap().event() else {
+    let Some(Message::Binary(got)) = server.receive(&mut buf).unwrap().message() else {
         panic!("one binary message")
     };
     assert!(got == message);
     server.send_binary(got).unwrap();
     let mut buf = BytesMut::from(&drain(&mut server)[..]);
-    let Some(Message::Binary(back)) = client.receive(&mut buf).unwrap().event() else {
+    let Some(Message::Binary(back)) = client.receive(&mut buf).unwrap().message() else {
         panic!("one binary message")
     };
     assert!(back == message);
@@ -336,7 +336,7 @@ fn a_huge_length_claim_in_streaming_mode_costs_only_what_arrives() {
     wire.extend_from_slice(&[0; 4]);
     wire.extend_from_slice(&[7; 3000]);
     let mut buf = BytesMut::from(&wire[..]);
-    let Some(Message::Fragment(f)) = server.receive(&mut buf).unwrap().event() else {
+    let Some(Message::Fragment(f)) = server.receive(&mut buf).unwrap().message() else {
         panic!("a piece")
     };
     assert_eq!((f.payload.len(), f.fin), (3000, false));
@@ -410,7 +410,7 @@ fn pings_and_closes_answered_by_hand() {
     assert!(server.should_close_transport());
     assert!(server.failure().is_none());
     let events: Vec<Message> =
-        std::iter::from_fn(|| client.receive(&mut buf).unwrap().event()).collect();
+        std::iter::from_fn(|| client.receive(&mut buf).unwrap().message()).collect();
     assert_eq!(events.len(), 3, "{events:?}");
     assert_eq!(events[0], Message::Pong("hello".into()));
     assert_eq!(events[1], Message::Text("last words".into()));
@@ -718,7 +718,7 @@ fn fragment_type_is_unchanged_for_whole_small_frames() {
     client.send_fragment(DataKind::Text, "cd", true).unwrap();
     let mut buf = BytesMut::from(&drain(&mut client)[..]);
     let events: Vec<Message> =
-        std::iter::from_fn(|| server.receive(&mut buf).unwrap().event()).collect();
+        std::iter::from_fn(|| server.receive(&mut buf).unwrap().message()).collect();
     assert_eq!(
         events,
         [

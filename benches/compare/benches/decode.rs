@@ -144,7 +144,7 @@ type Tally = (usize, usize);
 fn rfc6455_core(buf: &mut BytesMut) -> Tally {
     let mut conn = rfc6455::Connection::new(rfc6455::Role::Server, rfc6455::Config::default());
     let mut t = (0, 0);
-    while let Some(event) = conn.receive(buf).expect("valid stream").event() {
+    while let Some(event) = conn.receive(buf).expect("valid stream").message() {
         if let rfc6455::Message::Binary(b) = event {
             t = (t.0 + 1, t.1 + b.len());
             black_box(b);
@@ -240,7 +240,7 @@ fn bench_decode(c: &mut Criterion) {
         let mut buf = BytesMut::from(&stream[..]);
         let mut conn = rfc6455::Connection::new(rfc6455::Role::Server, rfc6455::Config::default());
         assert!(
-            matches!(conn.receive(&mut buf).unwrap().event(), Some(rfc6455::Message::Binary(b)) if b == first)
+            matches!(conn.receive(&mut buf).unwrap().message(), Some(rfc6455::Message::Binary(b)) if b == first)
         );
         let mut ws = tungstenite::protocol::WebSocket::from_raw_socket(
             Mem::new(&stream),

@@ -65,12 +65,12 @@ impl Received {
     /// # use rfc6455::{Config, Connection, Role};
     /// # let mut conn = Connection::new(Role::Server, Config::default());
     /// # let mut buf = bytes::BytesMut::new();
-    /// while let Some(message) = conn.receive(&mut buf)?.event() {
+    /// while let Some(message) = conn.receive(&mut buf)?.message() {
     ///     println!("{message:?}");
     /// }
     /// # Ok::<(), rfc6455::Error>(())
     /// ```
-    pub fn event(self) -> Option<Message> {
+    pub fn message(self) -> Option<Message> {
         match self {
             Received::Message(event) => Some(event),
             Received::NeedMore | Received::Closed => None,

@@ -166,7 +166,7 @@ impl Negotiated {
     /// // FIN, RSV1 (compressed) and the text opcode; the payload is shorter.
     /// assert_eq!(at_server[0], 0xc1);
     /// assert!(usize::from(at_server[1] & 0x7f) < text.len());
-    /// assert_eq!(server.receive(&mut at_server)?.event(), Some(Message::Text(text.into())));
+    /// assert_eq!(server.receive(&mut at_server)?.message(), Some(Message::Text(text.into())));
     /// # Ok::<(), rfc6455::Error>(())
     /// ```
     #[cfg(feature = "deflate")]

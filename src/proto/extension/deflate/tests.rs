@@ -337,7 +337,7 @@ fn output(c: &mut Connection) -> Vec<u8> {
 fn receive_all(c: &mut Connection, bytes: &[u8]) -> Result<Vec<Message>, Error> {
     let mut buf = BytesMut::from(bytes);
     let mut events = Vec::new();
-    while let Some(e) = c.receive(&mut buf)?.event() {
+    while let Some(e) = c.receive(&mut buf)?.message() {
         events.push(e);
     }
     assert!(buf.is_empty());
@@ -464,7 +464,7 @@ fn rfc_vectors_one_byte_at_a_time() {
     let mut events = Vec::new();
     for b in bytes {
         buf.extend_from_slice(&[b]);
-        while let Some(e) = client.receive(&mut buf).unwrap().event() {
+        while let Some(e) = client.receive(&mut buf).unwrap().message() {
             events.push(e);
         }
     }
