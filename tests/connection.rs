@@ -586,3 +586,98 @@ fn an_empty_buffer_still_reports_what_the_connection_became() {
     let _ = s.receive_eof();
     assert_eq!(s.receive(&mut BytesMut::new()), Err(Error::AbnormalClosure));
 }
+
+/// Moves everything `from` queued into `to`, as a transport would.
+fn pump(from: &mut Connection, to: &mut BytesMut) {
+    while from.pending_output() > 0 {
+        for chunk in from.output_chunks() {
+            to.extend_from_slice(chunk);
+        }
+        from.advance_output(from.pending_output());
+    }
+}
+
+#[test]
+fn the_driver_step_says_what_to_do_with_the_transport() {
+    use rfc6455::{Keepalive, Step};
+    use std::time::Duration;
+    let at = |ms| Timestamp::from(Duration::from_millis(ms));
+    let keepalive = Keepalive::new(Duration::from_secs(1), Duration::from_secs(1));
+    let mut s = Connection::new(Role::Server, Config::default().keepalive(keepalive));
+    let mut c = Connection::new(Role::Client, Config::default().random_seed([1; 32]));
+    // Open and quiet: read, nothing to write, wake for the keepalive.
+    let step = s.poll(at(0));
+    assert!(
+        matches!(step, Step::Run { write: false, read: true, wake_at: Some(w), .. } if w == at(1000)),
+        "{step:?}"
+    );
+    // Silence past the interval: the step queues the keepalive ping.
+    assert!(matches!(
+        s.poll(at(1000)),
+        Step::Run {
+            write: true,
+            read: true,
+            ..
+        }
+    ));
+    let mut to_client = BytesMut::new();
+    pump(&mut s, &mut to_client);
+    // The server closes; the client echoes; the server then closes the
+    // transport, cleanly.
+    s.close(CloseCode::NORMAL, "").unwrap();
+    assert!(matches!(s.poll(at(1001)), Step::Run { write: true, .. }));
+    pump(&mut s, &mut to_client);
+    while c.receive(&mut to_client).unwrap().message().is_some() {}
+    let mut to_server = BytesMut::new();
+    pump(&mut c, &mut to_server);
+    while s.receive(&mut to_server).unwrap().message().is_some() {}
+    assert_eq!(s.poll(at(1002)), Step::Close(Ok(())));
+    // The client waits for the server to close the transport (§7.1.1):
+    // reading on, until the close deadline.
+    let step = c.poll(at(0));
+    assert!(
+        matches!(step, Step::Run { write: false, read: true, wake_at: Some(w), .. } if w == at(10_000)),
+        "{step:?}"
+    );
+    c.receive_eof().unwrap();
+    assert_eq!(c.poll(at(1)), Step::Close(Ok(())));
+    // A failure closes with its error, once its close frame is written.
+    let mut s = server();
+    let mut buf = BytesMut::from(&c2s(0x83, b"")[..]);
+    assert!(s.receive(&mut buf).is_err());
+    assert!(matches!(s.poll(at(0)), Step::Run { write: true, .. }));
+    s.advance_output(s.pending_output());
+    assert_eq!(s.poll(at(0)), Step::Close(Err(Error::ReservedOpcode(3))));
+}
+
+#[test]
+fn a_transport_failure_is_clean_only_after_the_close_handshake() {
+    // Before: an abnormal closure.
+    let mut s = server();
+    assert_eq!(s.transport_failed(), Err(Error::AbnormalClosure));
+    assert!(s.should_close_transport());
+    // After both close frames, ours written: clean (a peer may reset).
+    let mut s = server();
+    s.close(CloseCode::NORMAL, "").unwrap();
+    s.advance_output(s.pending_output());
+    let mut buf = BytesMut::from(&c2s(0x88, &1000u16.to_be_bytes())[..]);
+    assert!(matches!(
+        s.receive(&mut buf).unwrap(),
+        Received::Message(Message::Close(_))
+    ));
+    assert_eq!(s.transport_failed(), Ok(()));
+    // Our close frame not written yet: not clean.
+    let mut s = server();
+    s.close(CloseCode::NORMAL, "").unwrap();
+    let mut buf = BytesMut::from(&c2s(0x88, &1000u16.to_be_bytes())[..]);
+    let _ = s.receive(&mut buf).unwrap();
+    assert_eq!(s.transport_failed(), Err(Error::AbnormalClosure));
+    // The peer's close came and is answered by hand (echo_close off): the
+    // peer's code is the connection's, however the transport ends.
+    let mut s = Connection::new(Role::Server, Config::default().echo_close(false));
+    let mut buf = BytesMut::from(&c2s(0x88, &1001u16.to_be_bytes())[..]);
+    let _ = s.receive(&mut buf).unwrap();
+    assert_eq!(s.state(), State::CloseReceived);
+    assert_eq!(s.transport_failed(), Ok(()));
+    assert_eq!(s.failure(), None);
+}
