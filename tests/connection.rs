@@ -673,3 +673,44 @@ fn a_keepalive_ping_stuck_behind_output_the_transport_stopped_taking_fails_on_ti
     assert_eq!(failed, Some(69));
     assert_eq!(s.failure(), Some(&Error::KeepaliveTimeout));
 }
+
+#[test]
+fn bytes_arriving_after_a_keepalive_ping_keep_the_connection_alive() {
+    // A ping after 1 s of silence, 2 s for its pong. The ping goes out at
+    // 1 s; from 1.5 s a 1 MiB frame arrives, 10 KiB every 100 ms (a slow
+    // link, or a peer whose pong waits behind the message it is sending),
+    // with no pong: the peer is alive while its bytes arrive.
+    let tick = |k: u64| Timestamp::from(std::time::Duration::from_millis(100 * k));
+    let keepalive = rfc6455::Keepalive::new(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(2),
+    );
+    let mut s = Connection::new(Role::Server, Config::default().keepalive(keepalive));
+    let frame = c2s(0x82, &vec![5u8; 1 << 20]);
+    let mut fed = 0;
+    let mut buf = BytesMut::new();
+    let mut last_bytes = 0;
+    for k in 0..=200 {
+        if k >= 15 && fed < frame.len() {
+            let n = (frame.len() - fed).min(10 << 10);
+            buf.extend_from_slice(&frame[fed..fed + n]);
+            fed += n;
+            last_bytes = k;
+            while let Ok(Received::Message(_)) = s.receive(&mut buf) {}
+        }
+        let _ = s.poll(tick(k));
+        // The transport takes everything at once (the ping).
+        s.advance_output(s.pending_output());
+        if s.failure().is_some() {
+            // Only once nothing arrived for 2 s after the last bytes.
+            assert!(last_bytes >= 110, "failed at tick {k} while bytes arrived");
+            assert!(
+                (last_bytes + 20..=last_bytes + 21).contains(&k),
+                "failed at {k}, last bytes at {last_bytes}"
+            );
+            assert_eq!(s.failure(), Some(&Error::KeepaliveTimeout));
+            return;
+        }
+    }
+    panic!("a silent peer must fail the connection in the end");
+}

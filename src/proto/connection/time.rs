@@ -11,8 +11,10 @@
 //!
 //! - **Keepalive** is a rule about silence: once nothing has arrived for
 //!   [`Keepalive::interval`](crate::Keepalive::interval), a ping is queued;
-//!   if no pong arrives within [`Keepalive::timeout`](crate::Keepalive::timeout)
-//!   of it going out, the connection fails with 1011. A ping queued behind output the transport is still taking (a
+//!   if nothing arrives within [`Keepalive::timeout`](crate::Keepalive::timeout)
+//!   of it going out (its pong, or any other bytes: the pong may wait
+//!   behind a message the peer is sending), the connection fails with
+//!   1011. A ping queued behind output the transport is still taking (a
 //!   large message on a slow link) has not gone out: its wait starts when
 //!   it is written, and until then counts only while the transport takes
 //!   nothing (a dead peer's transport stops taking output: the connection
@@ -233,7 +235,11 @@ impl Connection {
                 return Some(t.now);
             }
             let ping = keepalive.map(|k| match t.ping {
-                Ping::Waiting { sent: since, .. } | Ping::Queued { since, .. } => since + k.timeout,
+                // Anything the peer sends while the ping waits proves it
+                // alive too (its pong may be queued behind a message).
+                Ping::Waiting { sent: since, .. } | Ping::Queued { since, .. } => {
+                    since.max(t.last_heard) + k.timeout
+                }
                 _ => t.last_heard + k.interval,
             });
             let idle = idle.map(|d| t.last_heard + d);
@@ -316,7 +322,7 @@ impl Connection {
         };
         match self.timers.ping {
             Ping::Waiting { sent: since, .. } | Ping::Queued { since, .. }
-                if now >= since + keepalive.timeout =>
+                if now >= since.max(last_heard) + keepalive.timeout =>
             {
                 self.fail_with(Error::KeepaliveTimeout);
                 self.timers.closing = Closing::Since(now);
