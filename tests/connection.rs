@@ -681,3 +681,131 @@ fn a_transport_failure_is_clean_only_after_the_close_handshake() {
     assert_eq!(s.transport_failed(), Ok(()));
     assert_eq!(s.failure(), None);
 }
+
+/// A server with keepalive (a ping after 1 s of silence, 2 s for its pong)
+/// sending 1 MiB over a transport that takes 10 KiB every 100 ms (a slow
+/// link: about 10 s for the message) while nothing arrives but, at tick
+/// `pong_at`, the pong to the first keepalive ping. Returns the
+/// connection, the time (in 100 ms ticks) at which everything queued
+/// before the keepalive ping was written, and the failure's tick if any
+/// up to tick `until`, the transport taking nothing from tick `stall` on.
+fn slow_upload(
+    stall: u64,
+    pong_at: Option<u64>,
+    until: u64,
+) -> (Connection, Option<u64>, Option<u64>) {
+    let tick = |k: u64| Timestamp::from(std::time::Duration::from_millis(100 * k));
+    let keepalive = rfc6455::Keepalive::new(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(2),
+    );
+    let mut s = Connection::new(Role::Server, Config::default().keepalive(keepalive));
+    let _ = s.poll(tick(0));
+    s.send_binary(Bytes::from(vec![7u8; 1 << 20])).unwrap();
+    let message = s.pending_output();
+    let mut taken = 0;
+    let mut written_at = None;
+    for k in 1..=until {
+        if k < stall && s.pending_output() > 0 {
+            let n = s.pending_output().min(10 << 10);
+            s.advance_output(n);
+            taken += n;
+            if taken >= message && written_at.is_none() {
+                written_at = Some(k);
+            }
+        }
+        if pong_at == Some(k) {
+            // The keepalive's first ping carries 0u32.
+            let mut pong = BytesMut::from(&c2s(0x8A, &0u32.to_be_bytes())[..]);
+            assert!(matches!(
+                s.receive(&mut pong),
+                Ok(Received::Message(Message::Pong(_)))
+            ));
+        }
+        if let rfc6455::Step::Close(_) = s.poll(tick(k)) {
+            return (s, written_at, Some(k));
+        }
+        if s.failure().is_some() {
+            return (s, written_at, Some(k));
+        }
+    }
+    (s, written_at, None)
+}
+
+#[test]
+fn a_keepalive_ping_waiting_behind_output_the_transport_takes_is_not_yet_out() {
+    // The ping is queued at 1 s behind most of the message and goes out
+    // with its end, at about 10 s. Its 2 s count from then: answered at
+    // 11 s, the connection lives on (the next ping goes at 12 s).
+    let (s, written_at, failed) = slow_upload(u64::MAX, Some(110), 130);
+    let written_at = written_at.expect("the message was written");
+    assert!((100..=105).contains(&written_at), "{written_at}");
+    assert_eq!(failed, None, "{:?}", s.failure());
+    assert!(
+        s.latency().is_some(),
+        "the round trip from the ping's write"
+    );
+    // Unanswered, it fails 2 s after it went out, not after it was queued.
+    let (s, written_at, failed) = slow_upload(u64::MAX, None, 400);
+    let out = written_at.unwrap();
+    let failed = failed.expect("the unanswered ping fails the connection");
+    assert!(
+        (out + 20..=out + 21).contains(&failed),
+        "out at {out}, failed at {failed}"
+    );
+    assert_eq!(s.failure(), Some(&Error::KeepaliveTimeout));
+}
+
+#[test]
+fn a_keepalive_ping_stuck_behind_output_the_transport_stopped_taking_fails_on_time() {
+    // A dead peer: the transport takes nothing from the start. The ping,
+    // queued at 1 s, fails 2 s later.
+    let (s, _, failed) = slow_upload(0, None, 400);
+    assert_eq!(failed, Some(30));
+    assert_eq!(s.failure(), Some(&Error::KeepaliveTimeout));
+    // It took the output for 5 s, then stopped: 2 s after the last write.
+    let (s, _, failed) = slow_upload(50, None, 400);
+    assert_eq!(failed, Some(69));
+    assert_eq!(s.failure(), Some(&Error::KeepaliveTimeout));
+}
+
+#[test]
+fn bytes_arriving_after_a_keepalive_ping_keep_the_connection_alive() {
+    // A ping after 1 s of silence, 2 s for its pong. The ping goes out at
+    // 1 s; from 1.5 s a 1 MiB frame arrives, 10 KiB every 100 ms (a slow
+    // link, or a peer whose pong waits behind the message it is sending),
+    // with no pong: the peer is alive while its bytes arrive.
+    let tick = |k: u64| Timestamp::from(std::time::Duration::from_millis(100 * k));
+    let keepalive = rfc6455::Keepalive::new(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(2),
+    );
+    let mut s = Connection::new(Role::Server, Config::default().keepalive(keepalive));
+    let frame = c2s(0x82, &vec![5u8; 1 << 20]);
+    let mut fed = 0;
+    let mut buf = BytesMut::new();
+    let mut last_bytes = 0;
+    for k in 0..=200 {
+        if k >= 15 && fed < frame.len() {
+            let n = (frame.len() - fed).min(10 << 10);
+            buf.extend_from_slice(&frame[fed..fed + n]);
+            fed += n;
+            last_bytes = k;
+            while let Ok(Received::Message(_)) = s.receive(&mut buf) {}
+        }
+        let _ = s.poll(tick(k));
+        // The transport takes everything at once (the ping).
+        s.advance_output(s.pending_output());
+        if s.failure().is_some() {
+            // Only once nothing arrived for 2 s after the last bytes.
+            assert!(last_bytes >= 110, "failed at tick {k} while bytes arrived");
+            assert!(
+                (last_bytes + 20..=last_bytes + 21).contains(&k),
+                "failed at {k}, last bytes at {last_bytes}"
+            );
+            assert_eq!(s.failure(), Some(&Error::KeepaliveTimeout));
+            return;
+        }
+    }
+    panic!("a silent peer must fail the connection in the end");
+}

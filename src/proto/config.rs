@@ -50,11 +50,22 @@ pub const DEFAULT_MAX_REFUSAL_BODY: usize = 8 << 10;
 pub const DEFAULT_WRITE_BUFFER_SIZE: usize = 128 << 10;
 
 /// Keepalive: a ping once nothing has arrived for `interval`, and failure
-/// with 1011 when no pong arrives within `timeout` of that ping.
+/// with 1011 when neither its pong nor anything else arrives within
+/// `timeout` of that ping going out.
 ///
-/// Any frame from the peer proves it alive, so a connection on which
-/// messages flow sends no keepalive pings. The round trip of each answered
-/// keepalive ping is kept ([`Connection::latency`](crate::Connection::latency)).
+/// Anything from the peer proves it alive: a connection on which messages
+/// flow sends no keepalive pings, and bytes arriving while a ping waits (a
+/// large message on a slow link, behind which the peer's pong is queued)
+/// keep the connection alive as its pong would. A ping queued behind
+/// output the transport is still taking (a large message going out on a
+/// slow link) has not gone out yet: its `timeout` counts from when it is
+/// written, and until then only while the transport takes nothing, so a
+/// peer that is gone (its transport no longer takes output) still fails
+/// the connection `timeout` after the last write. The transport's own
+/// buffers (a kernel's send buffer) lie between a written ping and the
+/// peer: on a slow link, make `timeout` longer than they take to drain.
+/// The round trip of each answered keepalive ping is kept
+/// ([`Connection::latency`](crate::Connection::latency)).
 ///
 /// ```
 /// use std::time::Duration;
@@ -68,7 +79,7 @@ pub const DEFAULT_WRITE_BUFFER_SIZE: usize = 128 << 10;
 pub struct Keepalive {
     /// Silence after which a ping is sent.
     pub interval: Duration,
-    /// How long that ping may go unanswered.
+    /// How long the peer may stay silent once that ping is written.
     pub timeout: Duration,
 }
 

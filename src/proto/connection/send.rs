@@ -314,7 +314,11 @@ impl Connection {
     pub fn advance_output(&mut self, n: usize) {
         let before = self.out.written();
         self.out.advance(n);
-        self.stats.bytes_sent += self.out.written() - before;
+        let written = self.out.written() - before;
+        if written > 0 {
+            self.timers.wrote();
+        }
+        self.stats.bytes_sent += written;
         self.queue_due_pong();
     }
 

@@ -10,9 +10,15 @@
 //! judged against bytes that arrived but were not yet fed.
 //!
 //! - **Keepalive** is a rule about silence: once nothing has arrived for
-//!   [`Keepalive::interval`](crate::Keepalive::interval), a ping goes out;
-//!   if no pong arrives within [`Keepalive::timeout`](crate::Keepalive::timeout)
-//!   of it, the connection fails with 1011.
+//!   [`Keepalive::interval`](crate::Keepalive::interval), a ping is queued;
+//!   if nothing arrives within [`Keepalive::timeout`](crate::Keepalive::timeout)
+//!   of it going out (its pong, or any other bytes: the pong may wait
+//!   behind a message the peer is sending), the connection fails with
+//!   1011. A ping queued behind output the transport is still taking (a
+//!   large message on a slow link) has not gone out: its wait starts when
+//!   it is written, and until then counts only while the transport takes
+//!   nothing (a dead peer's transport stops taking output: the connection
+//!   fails `timeout` after the last write).
 //! - **Idle**: nothing arrived for [`Config::idle_timeout`]: failure with 1001.
 //! - **Close**: once the connection stops being open, the transport must be
 //!   closed within [`Config::close_timeout`], however much output is stuck
@@ -103,6 +109,14 @@ enum Ping {
     /// No keepalive ping is out.
     #[default]
     None,
+    /// A keepalive ping with this payload is queued, its last byte at
+    /// output position `end`, behind output not written yet; `since` is
+    /// when it was queued or, later, when the transport last took output.
+    Queued {
+        since: Timestamp,
+        payload: u32,
+        end: u64,
+    },
     /// A keepalive ping with this payload went out at `sent`.
     Waiting { sent: Timestamp, payload: u32 },
     /// Its pong arrived; the round trip is measured at the next tick.
@@ -130,6 +144,8 @@ pub(super) struct Timers {
     /// started), to be stamped into `last_heard` by the next one.
     heard: bool,
     last_heard: Timestamp,
+    /// The transport took output since the last tick.
+    wrote: bool,
     ping: Ping,
     next_payload: u32,
     latency: Option<Duration>,
@@ -142,6 +158,7 @@ impl Default for Timers {
             now: Timestamp::ZERO,
             heard: true,
             last_heard: Timestamp::ZERO,
+            wrote: false,
             ping: Ping::None,
             next_payload: 0,
             latency: None,
@@ -157,6 +174,12 @@ impl Timers {
         self.heard = true;
     }
 
+    /// Notes that the transport took output.
+    #[inline]
+    pub(super) fn wrote(&mut self) {
+        self.wrote = true;
+    }
+
     /// Notes that the connection stopped being open.
     pub(super) fn closing(&mut self) {
         if self.closing == Closing::No {
@@ -167,9 +190,16 @@ impl Timers {
     /// Notes a pong: any pong ends the wait for the keepalive's, and the
     /// keepalive's own gives the round trip.
     pub(super) fn pong(&mut self, payload: &[u8]) {
+        // A queued ping answered went out (the tick that would have seen
+        // it written has not come yet).
         if let Ping::Waiting {
             sent,
             payload: ours,
+        }
+        | Ping::Queued {
+            since: sent,
+            payload: ours,
+            ..
         } = self.ping
         {
             self.ping = if payload == ours.to_be_bytes() {
@@ -200,11 +230,16 @@ impl Connection {
             if keepalive.is_none() && idle.is_none() {
                 return None;
             }
-            if t.heard || matches!(t.ping, Ping::Answered { .. }) {
+            let queued = matches!(t.ping, Ping::Queued { .. });
+            if t.heard || matches!(t.ping, Ping::Answered { .. }) || (t.wrote && queued) {
                 return Some(t.now);
             }
             let ping = keepalive.map(|k| match t.ping {
-                Ping::Waiting { sent, .. } => sent + k.timeout,
+                // Anything the peer sends while the ping waits proves it
+                // alive too (its pong may be queued behind a message).
+                Ping::Waiting { sent: since, .. } | Ping::Queued { since, .. } => {
+                    since.max(t.last_heard) + k.timeout
+                }
                 _ => t.last_heard + k.interval,
             });
             let idle = idle.map(|d| t.last_heard + d);
@@ -237,6 +272,7 @@ impl Connection {
     /// reports it as due, and the driver's loop calls again. Times earlier than one
     /// already passed in are taken as that one (time never runs backwards).
     pub fn handle_timeout(&mut self, now: Timestamp) {
+        let written = self.out.written();
         let t = &mut self.timers;
         let now = now.max(t.now);
         t.now = now;
@@ -244,6 +280,20 @@ impl Connection {
             t.heard = false;
             t.last_heard = now;
         }
+        if let Ping::Queued { payload, end, .. } = t.ping {
+            if written >= end {
+                // It went out since the last tick: its wait starts now.
+                t.ping = Ping::Waiting { sent: now, payload };
+            } else if t.wrote {
+                // Output ahead of it is moving: the peer is taking it.
+                t.ping = Ping::Queued {
+                    since: now,
+                    payload,
+                    end,
+                };
+            }
+        }
+        t.wrote = false;
         if let Ping::Answered { sent } = t.ping {
             t.latency = Some(now - sent);
             t.ping = Ping::None;
@@ -271,7 +321,9 @@ impl Connection {
             return;
         };
         match self.timers.ping {
-            Ping::Waiting { sent, .. } if now >= sent + keepalive.timeout => {
+            Ping::Waiting { sent: since, .. } | Ping::Queued { since, .. }
+                if now >= since.max(last_heard) + keepalive.timeout =>
+            {
                 self.fail_with(Error::KeepaliveTimeout);
                 self.timers.closing = Closing::Since(now);
             }
@@ -284,7 +336,11 @@ impl Connection {
                     0,
                     Bytes::copy_from_slice(&payload.to_be_bytes()),
                 );
-                self.timers.ping = Ping::Waiting { sent: now, payload };
+                self.timers.ping = Ping::Queued {
+                    since: now,
+                    payload,
+                    end: self.out.end(),
+                };
             }
             _ => {}
         }
