@@ -33,7 +33,6 @@ use super::transport::{TimeoutCache, Transport};
 use crate::shared::vectored;
 use crate::{CloseCode, Connection, Message, Step, StreamError};
 
-
 struct Shared {
     conn: Mutex<Connection>,
     write: Mutex<WriteHalf>,
