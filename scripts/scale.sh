@@ -33,8 +33,9 @@
 #   SCALE_KEEPALIVE   rfc6455's --keepalive INTERVAL,TIMEOUT [1,5]
 #   SCALE_SETTLE, SCALE_WINDOW, SCALE_HOLD   seconds [2, 5, 20 | 1, 2, 5]
 #   SCALE_REPORT      [reports/scale.md]
-# Loopback only; each run connects from its own source address in
-# 127.0.0.0/8 (so runs never wait for each other's TIME_WAIT ports). Every
+# Loopback only; each run connects from four source addresses of its own in
+# 127.0.0.0/8 (so runs never wait for each other's TIME_WAIT ports, and no
+# address has more than a quarter of the connections). Every
 # run is bounded (timeout) and everything started is killed on exit.
 set -euo pipefail
 
@@ -116,9 +117,12 @@ start_server() { # stack mode; sets SERVER_PID, ADDR and FROM
         (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || break
     done
     ADDR=127.0.0.1:$PORT
-    SOURCE=$((SOURCE + 1))
-    ((SOURCE > 250)) && SOURCE=21
-    FROM=127.0.0.$SOURCE
+    # Four source addresses of its own per run, a quarter of the
+    # connections each: connect's search for a free source port slows
+    # down as one address's ports fill (a client-side cost).
+    ((SOURCE > 240)) && SOURCE=20
+    FROM=127.0.0.$((SOURCE + 1)),127.0.0.$((SOURCE + 2)),127.0.0.$((SOURCE + 3)),127.0.0.$((SOURCE + 4))
+    SOURCE=$((SOURCE + 4))
     local log=$WORK/server-$1-$2.log cmd
     read -r -a cmd <<<"$(server_cmd "$1" "$2")"
     taskset -c 0 "${cmd[@]/#@/$ADDR}" >"$log" 2>&1 &

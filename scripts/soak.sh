@@ -116,7 +116,7 @@ CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores ($CPU_MODEL), $(uname -r), rustc $(rustc --version | cut -d' ' -f2)."
     echo "Load average at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)."
-    echo "Blocking server's environment: ${BLOCKING_ENV:-(the allocator's defaults)}."
+    echo "Blocking server's environment: ${BLOCKING_ENV:-none (the allocator defaults)}."
     echo
     echo "| | tokio | blocking |"
     echo "|---|---:|---:|"

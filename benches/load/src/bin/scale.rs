@@ -3,7 +3,7 @@
 //! Current-thread tokio runtime; bounded in time by itself.
 //!
 //! ```text
-//! scale hold ADDR --stages 1000,5000,15000 [--pings] [--pid PID] [--bind IP]
+//! scale hold ADDR --stages 1000,5000,15000 [--pings] [--pid PID] [--bind IP,IP,..]
 //!       [--concurrency N] [--settle S] [--window S] [--hold S] [--every S]
 //!       [--size B] [--limit S]
 //!     Opens connections up to each stage's count (CONCURRENCY handshakes in
@@ -20,13 +20,15 @@
 //!     the server is expected to ping (keepalive): every connection must
 //!     have been pinged during the hold.
 //! scale broadcast ADDR RECEIVERS [--messages K] [--size B] [--pings] [--pid PID]
-//!       [--bind IP] [--concurrency N] [--limit S]
+//!       [--bind IP,IP,..] [--concurrency N] [--limit S]
 //!     Against a fan-out server (protocol: `rfc6455_load::PRODUCE_PATH`):
 //!     RECEIVERS connections to `/`, then a producer on `/produce` sends K
 //!     messages (default 20) of SIZE bytes (default 32; the first 8 are the
 //!     sequence number), one at a time: each is timed from its send until
 //!     every receiver has it.
 //! ```
+//!
+//! With --bind, connections come from those source addresses in turn.
 //!
 //! A connection the server closes or fails, an echo that does not come back
 //! or comes back different, a broadcast message missed or out of order, and
@@ -313,7 +315,7 @@ struct Args {
     stages: Vec<usize>,
     pings: bool,
     pid: Option<u32>,
-    bind: Option<IpAddr>,
+    bind: Vec<IpAddr>,
     concurrency: usize,
     settle: f64,
     window: f64,
@@ -325,10 +327,10 @@ struct Args {
 }
 
 fn parse() -> Result<Args, String> {
-    let usage = "usage: scale hold ADDR --stages N,N,.. [--pings] [--pid PID] [--bind IP] \
+    let usage = "usage: scale hold ADDR --stages N,N,.. [--pings] [--pid PID] [--bind IP,..] \
                  [--concurrency N] [--settle S] [--window S] [--hold S] [--every S] [--size B] [--limit S]\n       \
                  scale broadcast ADDR RECEIVERS [--messages K] [--size B] [--pings] [--pid PID] \
-                 [--bind IP] [--concurrency N] [--limit S]";
+                 [--bind IP,..] [--concurrency N] [--limit S]";
     let mut it = std::env::args().skip(1);
     let mode = it.next().ok_or(usage)?;
     let addr = it
@@ -342,7 +344,7 @@ fn parse() -> Result<Args, String> {
         addr,
         pings: false,
         pid: None,
-        bind: None,
+        bind: Vec::new(),
         concurrency: 128,
         settle: 2.0,
         window: 5.0,
@@ -369,7 +371,12 @@ fn parse() -> Result<Args, String> {
             }
             "--pings" => args.pings = true,
             "--pid" => args.pid = Some(value()?.parse().map_err(|_| "bad --pid")?),
-            "--bind" => args.bind = Some(value()?.parse().map_err(|_| "bad --bind")?),
+            "--bind" => {
+                args.bind = value()?
+                    .split(',')
+                    .map(|ip| ip.parse().map_err(|_| format!("bad --bind address {ip}")))
+                    .collect::<Result<_, _>>()?
+            }
             "--concurrency" => {
                 args.concurrency = value()?.parse().map_err(|_| "bad --concurrency")?
             }
@@ -405,7 +412,10 @@ async fn open(
     let gate = Arc::new(Semaphore::new(args.concurrency));
     for id in range.clone() {
         let (gate, shared, rounds) = (gate.clone(), shared.clone(), rounds.subscribe());
-        let (addr, bind) = (args.addr, args.bind);
+        // Connections take the source addresses in turn: connect's search
+        // for a free source port slows down as one address's ports fill.
+        let bind = (!args.bind.is_empty()).then(|| args.bind[id % args.bind.len()]);
+        let addr = args.addr;
         tokio::spawn(async move {
             let permit = gate.acquire_owned().await.unwrap();
             match connect(addr, bind, path).await {
@@ -556,7 +566,7 @@ async fn broadcast(args: Args) -> io::Result<()> {
     let cpu_h = cpu(args.pid)?;
     let took = open(&args, "/", 0..receivers, &shared, &rounds).await?;
     let cpu_h = cpu(args.pid)? - cpu_h;
-    let (producer, _) = connect(args.addr, args.bind, PRODUCE_PATH).await?;
+    let (producer, _) = connect(args.addr, args.bind.first().copied(), PRODUCE_PATH).await?;
     let (mut producer_r, mut producer_w) = producer.into_split();
     // The producer gets nothing but pings (answered) and a close.
     tokio::spawn(async move {
