@@ -567,12 +567,24 @@ async fn broadcast(args: Args) -> io::Result<()> {
     let took = open(&args, "/", 0..receivers, &shared, &rounds).await?;
     let cpu_h = cpu(args.pid)? - cpu_h;
     let (producer, _) = connect(args.addr, args.bind.first().copied(), PRODUCE_PATH).await?;
-    let (mut producer_r, mut producer_w) = producer.into_split();
-    // The producer gets nothing but pings (answered) and a close.
+    let (mut producer_r, producer_w) = producer.into_split();
+    let producer_w = Arc::new(tokio::sync::Mutex::new(producer_w));
+    // The producer gets nothing but pings, answered (the server's keepalive
+    // applies to it too), and a close.
+    let pong_w = producer_w.clone();
     tokio::spawn(async move {
         let mut buf = BytesMut::with_capacity(256);
         while producer_r.read_buf(&mut buf).await.is_ok_and(|n| n > 0) {
-            buf.clear();
+            while let Ok(Some(frame)) = server_frame(&buf) {
+                if frame.opcode == 9 {
+                    let pong = masked_frame_op(10, true, &buf[frame.start..frame.end()]);
+                    if pong_w.lock().await.write_all(&pong).await.is_err() {
+                        return;
+                    }
+                }
+                buf.advance(frame.end());
+            }
+            buf.reserve(256);
         }
     });
     let after_connect = rss(args.pid)?;
@@ -584,6 +596,8 @@ async fn broadcast(args: Args) -> io::Result<()> {
         let target = shared.received.load(Relaxed) + receivers as u64;
         let start = Instant::now();
         producer_w
+            .lock()
+            .await
             .write_all(&masked_frame_op(2, true, &payload))
             .await?;
         if !shared
