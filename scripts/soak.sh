@@ -11,7 +11,8 @@
 # Fails (exit status 1) unless, for each server: every echo came back
 # unchanged and every scenario went as described; messages sent = echoed +
 # abandoned (a message written just before a deliberate reset), every ping
-# answered; after the warm-up (max(10 s, a fifth of the run)) the last
+# answered; after the warm-up (max(10 s, a fifth of the run); 30 s with
+# --short) the last
 # third's highest RSS is at most the first third's highest + max(10 %,
 # 2 MiB), and its highest descriptor count at most the first third's + 12;
 # and once the client has closed everything, the server's descriptors come
@@ -23,8 +24,11 @@
 # stays (BENCHMARKS.md, "Soak"); with one arena it is flat from the first
 # 30 s. A 60 s run ends before that climb does, so --short runs the blocking
 # server with MALLOC_ARENA_MAX=1, where growth could only be the server's
-# (SOAK_BLOCKING_ENV overrides; empty for none). A full run uses the
-# allocator's defaults, as users run it.
+# (SOAK_BLOCKING_ENV overrides; empty for none), and takes the first 30 s
+# as warm-up (SOAK_WARMUP): even one arena grows until the largest echoes
+# (3 MiB slow reads) have come by, ~11 MiB by 30 s in the runs measured.
+# A full run uses the allocator's defaults, as users run it, and the
+# default warm-up.
 #
 # Environment: SOAK_WORKERS (24 per server), SOAK_LONG_LIVED (16 per
 # server), SOAK_SEED (6455), SOAK_REPORT (reports/soak.md; the per-second
@@ -68,8 +72,10 @@ cargo build --release --quiet --manifest-path "$ROOT/benches/load/Cargo.toml" \
 
 if ((SHORT)); then
     BLOCKING_ENV=${SOAK_BLOCKING_ENV-MALLOC_ARENA_MAX=1}
+    WARMUP=${SOAK_WARMUP:-30}
 else
     BLOCKING_ENV=${SOAK_BLOCKING_ENV-}
+    WARMUP=${SOAK_WARMUP:-}
 fi
 
 PORT=9600
@@ -104,7 +110,7 @@ start blocking echo_rfc6455_blocking "${blocking_env[@]}"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "soak: ${DURATION} s against the tokio and blocking echo servers..." >&2
 status=0
-"$BIN/soak" "${TARGETS[@]}" --duration "$DURATION" --series "$SERIES" \
+"$BIN/soak" "${TARGETS[@]}" --duration "$DURATION" --series "$SERIES" ${WARMUP:+--warmup "$WARMUP"} \
     --workers "${SOAK_WORKERS:-24}" --long-lived "${SOAK_LONG_LIVED:-16}" --seed "${SOAK_SEED:-6455}" \
     >"$WORK/soak.out" 2>"$WORK/soak.err" || status=$?
 cleanup
