@@ -186,3 +186,137 @@ pub fn vm_rss_kib(pid: u32) -> io::Result<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .ok_or_else(|| invalid("no VmRSS"))
 }
+
+/// One masked frame from a client: `opcode` (0 continuation, 1 text,
+/// 2 binary, 8 close, 9 ping, 10 pong), FIN as given, masked with `MASK`.
+pub fn masked_frame_op(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(payload.len() + 14);
+    frame.push(if fin { 0x80 } else { 0 } | opcode);
+    match payload.len() {
+        n if n < 126 => frame.push(0x80 | n as u8),
+        n if n <= 0xffff => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&MASK);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
+    frame
+}
+
+/// A frame from a server, located in a buffer by [`server_frame`].
+#[derive(Clone, Copy, Debug)]
+pub struct ServerFrame {
+    pub fin: bool,
+    pub opcode: u8,
+    /// Where the payload starts in the buffer, and its length.
+    pub start: usize,
+    pub len: usize,
+}
+
+impl ServerFrame {
+    /// The bytes the whole frame takes in the buffer.
+    pub fn end(&self) -> usize {
+        self.start + self.len
+    }
+}
+
+/// The first whole frame at the start of `buf`, if it is all there. A masked
+/// frame (servers never mask) or reserved bits are an error.
+pub fn server_frame(buf: &[u8]) -> io::Result<Option<ServerFrame>> {
+    if buf.len() < 2 {
+        return Ok(None);
+    }
+    if buf[0] & 0x70 != 0 {
+        return Err(invalid("reserved bits set by the server"));
+    }
+    if buf[1] & 0x80 != 0 {
+        return Err(invalid("masked frame from a server"));
+    }
+    let (start, len) = match buf[1] & 0x7f {
+        126 if buf.len() >= 4 => (4, u16::from_be_bytes([buf[2], buf[3]]) as usize),
+        127 if buf.len() >= 10 => (
+            10,
+            u64::from_be_bytes(buf[2..10].try_into().unwrap()) as usize,
+        ),
+        126 | 127 => return Ok(None),
+        n => (2, n as usize),
+    };
+    if buf.len() < start + len {
+        return Ok(None);
+    }
+    Ok(Some(ServerFrame {
+        fin: buf[0] & 0x80 != 0,
+        opcode: buf[0] & 0x0f,
+        start,
+        len,
+    }))
+}
+
+/// The opening handshake's request with the given `Sec-WebSocket-Version`
+/// (13 is the one servers accept; anything else must be refused).
+pub fn handshake_request(addr: &str, path: &str, version: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: {version}\r\n\r\n"
+    )
+}
+
+/// `Sec-WebSocket-Accept` for the key of [`handshake_request`] (RFC 6455 §1.3).
+pub const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+/// Number of open file descriptors of a process (entries of /proc/PID/fd).
+pub fn open_fds(pid: u32) -> io::Result<usize> {
+    Ok(std::fs::read_dir(format!("/proc/{pid}/fd"))?.count())
+}
+
+/// A socket for connecting to `to`, bound to source address `from` if given.
+/// The source port is left to `connect` (`IP_BIND_ADDRESS_NO_PORT`): a port
+/// chosen at `bind` time must be unused for every destination, which gets
+/// slow, then impossible, with tens of thousands of connections.
+pub fn socket_from(to: SocketAddr, from: Option<std::net::IpAddr>) -> io::Result<TcpSocket> {
+    let socket = if to.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    if let Some(ip) = from {
+        if ip.is_ipv4() {
+            use std::os::fd::AsRawFd;
+            let on: libc::c_int = 1;
+            // SAFETY: a valid socket descriptor, and an option value of the
+            // size given that lives across the call.
+            let rc = unsafe {
+                libc::setsockopt(
+                    socket.as_raw_fd(),
+                    libc::IPPROTO_IP,
+                    libc::IP_BIND_ADDRESS_NO_PORT,
+                    (&on as *const libc::c_int).cast(),
+                    size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            if rc != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        socket.bind(SocketAddr::new(ip, 0))?;
+    }
+    Ok(socket)
+}
+
+/// Time the process's main thread spent waiting for a CPU while runnable, in
+/// microseconds (/proc/PID/schedstat, second field): how much other
+/// processes on the machine held it back.
+pub fn run_wait_us(pid: u32) -> io::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/schedstat"))?;
+    let ns: f64 = stat
+        .split_whitespace()
+        .nth(1)
+        .and_then(|w| w.parse().ok())
+        .ok_or_else(|| invalid("bad schedstat"))?;
+    Ok(ns / 1e3)
+}

@@ -43,6 +43,7 @@ pub const FANOUT_CAPACITY: usize = 16;
 /// 120 s inbound-idle timeout and automatic pings after 30 s of inbound
 /// silence are off. No other server here times out or pings on its own
 /// (uWS runs with `idleTimeout: 0`), and fan-out receivers never send.
+#[cfg(feature = "peers")]
 pub fn sockudo_config() -> sockudo_ws::Config {
     sockudo_ws::Config::builder()
         .idle_timeout(0)
