@@ -1,4 +1,4 @@
-//! wss:// over rustls: a self-signed certificate made at test time, a TLS
+//! wss:// over rustls: a self-signed certificate (tests/fixtures), a TLS
 //! echo server, the tokio and blocking clients trusting it through a custom
 //! root store, and TLS handshake failures that leave the server serving.
 #![cfg(feature = "rustls")]
@@ -13,6 +13,14 @@ use rfc6455::tokio::{accept_with, connect_tls_with, connect_with};
 use rfc6455::{CloseCode, Message, StreamError};
 use tokio::net::TcpListener;
 
+/// A self-signed certificate for `localhost` and its key, made once with
+/// rcgen 0.14 (`generate_simple_self_signed(vec!["localhost".to_owned()])`:
+/// ECDSA P-256, valid from 1975 to 4096) and kept as files, so that no
+/// certificate generator (rcgen, ring and its C build) is a dev-dependency:
+/// every build of a target of the package compiles all of those.
+const CERT_PEM: &str = include_str!("fixtures/localhost.cert.pem");
+const KEY_PEM: &str = include_str!("fixtures/localhost.key.pem");
+
 struct Server {
     port: u16,
     roots: Arc<rustls::ClientConfig>,
@@ -20,17 +28,14 @@ struct Server {
     failures: tokio::sync::mpsc::UnboundedReceiver<std::io::Error>,
 }
 
-/// A wss echo server for `localhost` with a fresh self-signed certificate.
+/// A wss echo server for `localhost` with the self-signed certificate.
 async fn server() -> Server {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert_pem = certified.cert.pem();
-    let key_pem = certified.signing_key.serialize_pem();
-    let config = tls::server_config_from_pem_bytes(cert_pem.as_bytes(), key_pem.as_bytes())
+    let config = tls::server_config_from_pem_bytes(CERT_PEM.as_bytes(), KEY_PEM.as_bytes())
         .expect("server config");
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
 
     let mut roots = rustls::RootCertStore::empty();
-    for cert in tls::certs_from_pem(cert_pem.as_bytes()).unwrap() {
+    for cert in tls::certs_from_pem(CERT_PEM.as_bytes()).unwrap() {
         roots.add(cert).unwrap();
     }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -164,14 +169,11 @@ async fn blocking_wss_client() {
 /// not another full second (simulated time, real sockets).
 #[tokio::test(start_paused = true)]
 async fn handshake_timeout_covers_connect_tls_and_upgrade_together() {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert_pem = certified.cert.pem();
-    let key_pem = certified.signing_key.serialize_pem();
     let acceptor = tokio_rustls::TlsAcceptor::from(
-        tls::server_config_from_pem_bytes(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap(),
+        tls::server_config_from_pem_bytes(CERT_PEM.as_bytes(), KEY_PEM.as_bytes()).unwrap(),
     );
     let mut roots = rustls::RootCertStore::empty();
-    for cert in tls::certs_from_pem(cert_pem.as_bytes()).unwrap() {
+    for cert in tls::certs_from_pem(CERT_PEM.as_bytes()).unwrap() {
         roots.add(cert).unwrap();
     }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

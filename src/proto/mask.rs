@@ -7,7 +7,7 @@
 //! starting at a 64-byte boundary so that no store straddles cache lines. With
 //! `std` on x86-64, the same code is also compiled for AVX2 and chosen at run
 //! time where the CPU has it (32-byte vectors instead of SSE2's 16: half the
-//! instructions per byte). A benchmark (`benches/codec.rs`, `mask/*`) compares
+//! instructions per byte). A benchmark (`benches/micro/benches/codec.rs`, `mask/*`) compares
 //! it with a plain `memcpy` of the same size.
 
 /// From this length on, the bulk of a buffer is masked in aligned vector

@@ -35,7 +35,7 @@ pub const NAME: &str = "permessage-deflate";
 /// Default compression level: 1, the fastest that compresses. On JSON-like
 /// traffic with context takeover it reaches nearly the ratio of zlib's
 /// default (6) at a tenth of the CPU time for small messages
-/// (`benches/deflate.rs`).
+/// (`benches/micro/benches/deflate.rs`).
 pub const DEFAULT_LEVEL: u32 = 1;
 
 /// Default size under which a message is sent uncompressed: below it the

@@ -1,6 +1,8 @@
 //! Micro-benchmarks of the codec's hot paths.
 //!
-//! Run: `cargo bench --bench codec` (quick: `-- --warm-up-time 1 --measurement-time 3`).
+//! Run: `cargo bench --manifest-path benches/micro/Cargo.toml --bench codec`
+//! (quick: `-- --warm-up-time 1 --measurement-time 3`), or `cargo bench --bench
+//! codec` from `benches/micro`.
 //!
 //! Throughput is reported per item for small items and per byte for large
 //! ones. Where an item (a frame, a header, a request) is under 4 KiB, the

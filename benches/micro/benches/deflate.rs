@@ -2,7 +2,7 @@
 //! (compress, mask, frame, unmask, inflate, validate UTF-8), compressed and
 //! not, on a JSON-like corpus. Prints the compression ratio per size.
 //!
-//! `cargo bench --bench deflate --features deflate`
+//! `cargo bench --manifest-path benches/micro/Cargo.toml --bench deflate --features deflate`
 
 use bytes::BytesMut;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
