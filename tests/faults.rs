@@ -73,6 +73,8 @@ const KA_TIMEOUT: Duration = Duration::from_secs(1);
 /// each way (1.6 MB/s), which every endpoint reads as fast as it comes:
 /// bytes still waiting to be read when the link goes down are heard after
 /// the cut, and would push the end past the bound measured from the cut.
+/// The streaming side's bound counts from the later of the cut and the last
+/// write its transport took (see `silent_from`).
 const STREAM_SIZE: usize = 8 << 10;
 const STREAM_PACE: Duration = Duration::from_millis(5);
 /// The close timeout of the cases that bound closing.
@@ -580,6 +582,11 @@ struct Report {
     pings_in: usize,
     /// When a big message arrived whole (slow link), or the sequence did.
     done_at: Option<Instant>,
+    /// The cable cut's streaming sides: when the transport last took a
+    /// message. A kernel's send buffer goes on taking output for a while
+    /// after the link is gone, and a keepalive ping queued behind that
+    /// output counts its timeout from the last write (`Keepalive`).
+    last_write: Option<Instant>,
 }
 
 impl Report {
@@ -638,6 +645,20 @@ fn finish(rows: Vec<Row>) {
 
 /// A row checking a time to detection against `bound` (plus `SLACK`) and
 /// the end's kind with `ok`.
+/// When the link went silent for a streaming side: the cut, or the last
+/// write its transport took after it (its kernel buffers the writes for a
+/// while, and a keepalive ping queued behind them counts from the last).
+fn silent_from(cut: Instant, report: &Report) -> Instant {
+    if let Some(w) = report.last_write.filter(|&w| w > cut) {
+        println!(
+            "  (its transport took writes until {} after the cut)",
+            secs(w - cut)
+        );
+        return w;
+    }
+    cut
+}
+
 fn timed_row(
     case: &'static str,
     adapter: &str,
@@ -955,16 +976,19 @@ async fn tokio_stream<S: AsyncRead + AsyncWrite + Unpin>(
         r.info.push(format!("{echoes} echoes"));
         r
     };
+    let last_write = Cell::new(None);
     let writer = async {
         let message = Message::binary(vec![0x5a; STREAM_SIZE]);
         while !done.get() {
             if wr.send(message.clone()).await.is_err() {
                 break;
             }
+            last_write.set(Some(Instant::now()));
             tokio::time::sleep(STREAM_PACE).await;
         }
     };
-    let (r, ()) = tokio::join!(reader, writer);
+    let (mut r, ()) = tokio::join!(reader, writer);
+    r.last_write = last_write.get();
     r
 }
 
@@ -1290,12 +1314,15 @@ fn blocking_stream<S: Splits>(ws: blocking::WebSocket<S>, ctl: &Ctl) -> Report {
     let stop = Arc::clone(&done);
     let writer = thread::spawn(move || {
         let message = Message::binary(vec![0x5a; STREAM_SIZE]);
+        let mut last_write = None;
         while !stop.load(Ordering::SeqCst) {
             if wr.send(message.clone()).is_err() {
                 break;
             }
+            last_write = Some(Instant::now());
             thread::sleep(STREAM_PACE);
         }
+        last_write
     });
     let mut r = Report::default();
     let mut echoes = 0;
@@ -1315,8 +1342,9 @@ fn blocking_stream<S: Splits>(ws: blocking::WebSocket<S>, ctl: &Ctl) -> Report {
         }
     }
     done.store(true, Ordering::SeqCst);
-    if writer.join().is_err() {
-        r.broken.push("the writer thread panicked".to_owned());
+    match writer.join() {
+        Ok(last_write) => r.last_write = last_write,
+        Err(_) => r.broken.push("the writer thread panicked".to_owned()),
     }
     drop(rd);
     r.info.push(format!("{echoes} echoes"));
@@ -1784,7 +1812,7 @@ fn cable_cut() {
             name,
             "client",
             bound,
-            cut,
+            silent_from(cut, &c),
             &c,
             (ok(&c), what),
         ));
@@ -1807,7 +1835,7 @@ fn cable_cut() {
         "tokio (vs mio)",
         "client",
         bound,
-        cut,
+        silent_from(cut, &c),
         &c,
         (ok(&c), what),
     ));
